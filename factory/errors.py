@@ -1,0 +1,72 @@
+"""Every error a user can fix, in one module.
+
+`factory.cli.main` prints a `FactoryError` as one line on stderr and exits with status 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class FactoryError(Exception):
+    """Base class of the errors a user can fix; `str(error)` is the one line shown."""
+
+
+# RECIPE ERRORS
+
+
+class RecipeError(FactoryError, ValueError):
+    """A recipe (file, field or override) is wrong.
+
+    `problems` holds one line per problem; `str()` joins them.
+    """
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# INPUT ERRORS
+
+
+class InputError(FactoryError, ValueError):
+    """An input file, folder or dataset reference cannot be read."""
+
+
+# STORE ERRORS
+
+
+class StoreError(FactoryError):
+    """The dataset store (local git store or the Hub) refused or failed an operation."""
+
+
+class RepoNotFound(StoreError, LookupError):
+    """A dataset repository does not exist in the store."""
+
+
+class RevisionNotFound(StoreError, LookupError):
+    """A revision (tag, branch or commit) does not exist in a repository."""
+
+
+class CredentialsError(StoreError):
+    """A write to the Hub was asked for but no token is set."""
+
+
+# ENGINE ERRORS
+
+
+class MissingDependency(FactoryError, ImportError):
+    """An optional dependency (an engine, a scorer) is not installed."""
+
+    def __init__(self, module: str, package: str, used_by: str):
+        super().__init__(
+            f"{used_by} needs the Python module `{module}`, which is not installed: "
+            f"pip install {package}"
+        )
+
+
+class EngineError(FactoryError):
+    """A generation engine was misconfigured or cannot serve the request."""
+
+
+class BuildError(FactoryError):
+    """A build stage failed for a reason the user can act on."""

@@ -1,0 +1,65 @@
+"""Publish and load datasets by revision, whatever the backend.
+
+    >>> import factory.hub
+    >>> ds = factory.hub.load("latxa/magpie-eu", revision="v1")          # a DatasetDict
+    >>> ds = factory.hub.load("latxa/magpie-eu@3f2a...")                  # ref form
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from factory.errors import RepoNotFound
+from factory.refs import DatasetRef
+from factory.store.base import Store
+
+Backend = Literal["local", "hub"]
+
+
+def open_store(backend: Backend = "local") -> Store:
+    if backend == "local":
+        from factory.store.git import GitStore
+
+        return GitStore()
+    if backend == "hub":
+        from factory.store.hub import HubStore
+
+        return HubStore()
+    raise ValueError(f"unknown store backend {backend!r} (allowed: local, hub)")
+
+
+def store_for(repo_id: str, backend: Backend | None = None) -> Store:
+    """The store that holds `repo_id`: the one named, else the local store if it has it, else the Hub."""
+    if backend is not None:
+        return open_store(backend)
+    local = open_store("local")
+    if local.exists(repo_id) or not hub_configured():
+        # without a configured Hub, say what the local store has instead of trying the network
+        if not local.exists(repo_id):
+            local.resolve(repo_id)  # raises RepoNotFound listing the local datasets
+        return local
+    return open_store("hub")
+
+
+def hub_configured() -> bool:
+    """A Hub is used for reads only when one is configured (HF_ENDPOINT or HF_TOKEN set)."""
+    return bool(os.environ.get("HF_ENDPOINT") or os.environ.get("HF_TOKEN"))
+
+
+def _split_ref(repo_id: str, revision: str | None) -> tuple[str, str | None]:
+    ref = DatasetRef.parse(repo_id)
+    if ref.revision and revision and ref.revision != revision:
+        raise ValueError(f"two revisions given for {ref.repo_id}: {ref.revision!r} and {revision!r}")
+    return ref.repo_id, revision or ref.revision
+
+
+def load(repo_id: str, revision: str | None = None, *, config: str | None = None, backend: Backend | None = None):
+    """The dataset at a revision (branch, tag or sha) as a `datasets.DatasetDict`."""
+    repo_id, revision = _split_ref(repo_id, revision)
+    return store_for(repo_id, backend).load(repo_id, revision, config=config)
+
+
+def resolve(repo_id: str, revision: str | None = None, *, backend: Backend | None = None) -> str:
+    repo_id, revision = _split_ref(repo_id, revision)
+    return store_for(repo_id, backend).resolve(repo_id, revision)

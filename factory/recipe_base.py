@@ -1,0 +1,146 @@
+"""The sections every recipe shares; each kind adds its own in `factory/<kind>/recipe.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from factory.refs import DatasetRef
+
+
+class StrictModel(BaseModel):
+    """A pydantic model that rejects unknown keys: a misspelt key is an error, not a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(StrictModel):
+    """One input: exactly one of `path`, `dataset` or `recipe`."""
+
+    name: str | None = Field(None, description="A label for this input (used in stats and lineage).")
+    path: str | None = Field(
+        None, description="A local file, folder or glob, relative to the recipe file's folder."
+    )
+    dataset: str | None = Field(
+        None, description="A published dataset as `org/name@revision` (revision required)."
+    )
+    recipe: str | None = Field(
+        None, description="Another recipe file whose published output is this input."
+    )
+    format: Literal["auto", "jsonl", "json", "parquet", "text"] = Field(
+        "auto", description="File format; `auto` guesses from the extension."
+    )
+    config: str | None = Field(None, description="Dataset config to read (for `dataset` inputs).")
+    split: str | None = Field(None, description="Dataset split to read (for `dataset` inputs).")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> InputSpec:
+        given = [k for k in ("path", "dataset", "recipe") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of path, dataset or recipe (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+    @field_validator("dataset")
+    @classmethod
+    def _pinned_revision(cls, value: str | None) -> str | None:
+        if value is not None:
+            ref = DatasetRef.parse(value)
+            if ref.revision is None:
+                raise ValueError(
+                    f"dataset input {value!r} needs a revision: write it as org/name@revision"
+                )
+        return value
+
+
+class ExecutorSpec(StrictModel):
+    """Which datatrove executor runs the stages; excluded from the recipe hash."""
+
+    type: Literal["local", "slurm", "ray"] = Field(
+        "local", description="datatrove executor: LocalPipelineExecutor, SlurmPipelineExecutor or RayPipelineExecutor."
+    )
+    tasks: int = Field(2, ge=1, description="Number of tasks (shards) a splittable stage is cut into.")
+    workers: int = Field(-1, description="Tasks run at once (-1: all); local executor only.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra keyword arguments passed through to the datatrove executor (e.g. partition, time, cpus_per_task for Slurm).",
+    )
+
+
+class OutputSpec(StrictModel):
+    """Where and how the dataset is published."""
+
+    repo_id: str = Field(..., description="Dataset repository, `org/name`.")
+    branch: str = Field("main", description="Branch the publish commits to.")
+    tag: str | None = Field(None, description="Tag to put on the published commit (immutable name).")
+    private: bool = Field(False, description="Create the Hub repository as private.")
+    shard_size: int = Field(100_000, ge=1, description="Rows per parquet shard.")
+    backend: Literal["local", "hub"] = Field(
+        "local", description="`local`: git store under FACTORY_HOME (embedded default); `hub`: the Hugging Face Hub at HF_ENDPOINT."
+    )
+
+    @field_validator("repo_id")
+    @classmethod
+    def _valid_repo_id(cls, value: str) -> str:
+        DatasetRef.parse(value)
+        return value
+
+
+class CardSpec(StrictModel):
+    """The dataset card: template and Hub metadata."""
+
+    template: str | None = Field(None, description="Card template in cards/ (default: `<kind>.md.j2`).")
+    license: str = Field("cc-by-sa-4.0", description="License id for the Hub metadata.")
+    language: list[str] = Field(default_factory=lambda: ["eu"], description="ISO 639-1 language codes.")
+    task_categories: list[str] = Field(default_factory=list, description="Hub task categories.")
+    pretty_name: str | None = Field(None, description="Human name shown on the card.")
+    extra: dict[str, Any] = Field(default_factory=dict, description="Extra YAML metadata for the card header.")
+    sample_rows: int = Field(3, ge=0, description="How many rows the card shows as a sample.")
+
+
+class RecipeBase(StrictModel):
+    """Sections common to every recipe kind."""
+
+    name: str = Field(..., description="Short name of the dataset this recipe builds.")
+    description: str = Field("", description="One paragraph for the card's summary.")
+    seed: int = Field(0, description="Seed from which every random choice of the build is derived.")
+    inputs: list[InputSpec] = Field(default_factory=list, description="What the build reads.")
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="How stages are run.")
+    output: OutputSpec = Field(..., description="Where the dataset is published.")
+    card: CardSpec = Field(default_factory=CardSpec, description="Dataset card settings.")
+    demo: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted-path overrides applied by `factory build --demo` (tiny local model, local store).",
+    )
+
+    # Dotted paths that do not change the data, so they stay out of the recipe hash
+    # (as distilabel's _EXCLUDE_FROM_SIGNATURE_DEFAULTS). Kinds extend this.
+    hash_exclude: ClassVar[tuple[str, ...]] = (
+        "executor.type",
+        "executor.workers",
+        "executor.options",
+        "output",
+        "card",
+        "demo",
+        "description",
+    )
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative input paths are resolved against (the recipe file's)."""
+        return self._base_dir
+
+    @property
+    def source(self) -> Path | None:
+        """The recipe file this recipe was loaded from, if any."""
+        return self._source
+
+    @property
+    def kind_name(self) -> str:
+        return getattr(self, "kind")

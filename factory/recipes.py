@@ -1,0 +1,200 @@
+"""Load, override, validate and hash recipes.
+
+`Recipe` is the discriminated union of every kind's recipe model (on `kind`). Every
+problem in a recipe becomes one line: `file: dotted.field: what is wrong (what is allowed)`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from factory import kinds
+from factory.errors import RecipeError
+from factory.recipe_base import RecipeBase
+
+
+def recipe_adapter() -> TypeAdapter:
+    models = [kind.recipe_model() for kind in kinds.available().values()]
+    if len(models) == 1:
+        return TypeAdapter(models[0])
+    union = Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
+    return TypeAdapter(union)
+
+
+# --- overrides -------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b.0.c=value` -> (["a", "b", "0", "c"], value parsed as a YAML scalar)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise RecipeError(f"--set {text!r}: expected KEY=VALUE, e.g. --set executor.tasks=4")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_override(data: dict, path: list[str], value: Any, *, origin: str) -> None:
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        where = ".".join(path[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) > len(node):
+                raise RecipeError(
+                    f"{origin}: {where}: list index {part!r} out of range (the list has {len(node)} items)"
+                )
+            index = int(part)
+            if index == len(node):
+                node.append({} if not last else value)
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise RecipeError(f"{origin}: {where}: cannot set a field inside a {type(node).__name__} value")
+
+
+# --- error formatting --------------------------------------------------------
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at `loc` (to list its allowed keys)."""
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _first_model(field.annotation)
+    return model
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# --- loading ------------------------------------------------------------------
+
+
+def read_recipe_data(path: Path) -> dict:
+    origin = str(path)
+    if not path.is_file():
+        raise RecipeError(f"{origin}: recipe file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise RecipeError(f"{origin}: not a UTF-8 text file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise RecipeError(f"{origin}: unreadable YAML at {where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{origin}: a recipe must be a YAML mapping with a `kind` field, got {type(data).__name__}")
+    return data
+
+
+def validate_recipe_data(data: dict, origin: str) -> RecipeBase:
+    known = kinds.available()
+    kind = data.get("kind")
+    if kind is None:
+        raise RecipeError(f"{origin}: kind: required field is missing (allowed kinds: {', '.join(sorted(known))})")
+    if kind not in known:
+        close = difflib.get_close_matches(str(kind), list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(f"{origin}: kind: unknown kind {kind!r}{hint} (allowed kinds: {', '.join(sorted(known))})")
+    model = known[kind].recipe_model()
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RecipeError(format_validation_error_for(model, error, origin)) from None
+
+
+def format_validation_error_for(model: type[BaseModel], error: ValidationError, origin: str) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if item["type"] == "extra_forbidden":
+            owner = _model_at(model, loc[:-1])
+            allowed = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            message = f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] != "value_error":
+            given = item.get("input")
+            if not isinstance(given, (dict, list)):
+                message = f"{message} (got {given!r})"
+        lines.append(f"{origin}: {where}: {message}")
+    return lines
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None, *, demo: bool = False) -> RecipeBase:
+    """Read, override and validate a recipe file; raise `RecipeError` with one line per problem."""
+    path = Path(path)
+    data = read_recipe_data(path)
+    origin = str(path)
+    if demo:
+        demo_overrides = data.get("demo") or {}
+        if not isinstance(demo_overrides, dict) or not demo_overrides:
+            raise RecipeError(f"{origin}: demo: --demo needs a non-empty `demo:` mapping of overrides in the recipe")
+        for key, value in demo_overrides.items():
+            apply_override(data, str(key).split("."), copy.deepcopy(value), origin=f"{origin} (demo)")
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        apply_override(data, keys, value, origin=f"{origin} (--set {text})")
+    recipe = validate_recipe_data(data, origin)
+    recipe._base_dir = path.resolve().parent
+    recipe._source = path.resolve()
+    return recipe
+
+
+def resolved_dump(recipe: RecipeBase) -> dict:
+    """The recipe as plain JSON-able data, every default filled in."""
+    return recipe.model_dump(mode="json")
+
+
+def _drop(data: dict, dotted: str) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+def recipe_hash(recipe: RecipeBase) -> str:
+    """sha256 over the canonical JSON of the data-relevant fields of the resolved recipe."""
+    data = resolved_dump(recipe)
+    for dotted in recipe.hash_exclude:
+        _drop(data, dotted)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

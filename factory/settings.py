@@ -1,0 +1,35 @@
+"""Environment switches, read in this one module."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+
+def _is_true(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def factory_home() -> Path:
+    """Root of the local store, build work dirs and caches (`FACTORY_HOME`)."""
+    home = os.environ.get("FACTORY_HOME") or user_cache_dir("latxa-factory")
+    return Path(home).expanduser().resolve()
+
+
+def debug() -> bool:
+    """`FACTORY_DEBUG=1` shows tracebacks for user errors."""
+    return _is_true(os.environ.get("FACTORY_DEBUG"))
+
+
+def hf_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hf_token() -> str | None:
+    return os.environ.get("HF_TOKEN") or None
+
+
+def progress_enabled() -> bool:
+    return not _is_true(os.environ.get("FACTORY_NO_PROGRESS"))
