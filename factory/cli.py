@@ -76,6 +76,41 @@ def build(
             typer.echo(json.dumps(rows[0], ensure_ascii=False, indent=1)[:2000])
 
 
+@app.command()
+def explain(kind: Annotated[str, typer.Argument(help="A kind (corpus, magpie, preferences) or a recipe file.")]) -> None:
+    """Print every field a recipe of this kind accepts, with its default and description."""
+    from factory import kinds
+    from factory.recipes import read_recipe_data
+
+    if kind.endswith((".yaml", ".yml")):
+        kind = str(read_recipe_data(Path(kind)).get("kind"))
+    known = kinds.available()
+    if kind not in known:
+        raise RecipeError(f"explain: unknown kind {kind!r} (allowed kinds: {', '.join(sorted(known))})")
+    for line in _describe(known[kind].recipe_model()):
+        typer.echo(line)
+
+
+def _describe(model, prefix: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    from factory.recipes import _first_model
+
+    lines = []
+    for name, field in model.model_fields.items():
+        nested = _first_model(field.annotation)
+        if field.is_required():
+            default = "required"
+        elif nested is not None:
+            default = "section"
+        else:
+            default = f"default {field.get_default(call_default_factory=True)!r}"
+        lines.append(f"{prefix}{name}: {field.description or ''} ({default})")
+        if nested is not None and issubclass(nested, BaseModel):
+            lines.extend(_describe(nested, prefix=f"{prefix}{name}."))
+    return lines
+
+
 @app.command("ls")
 def list_datasets(
     repo: Annotated[Optional[str], typer.Argument(help="A dataset `org/name`: list its branches and tags.")] = None,

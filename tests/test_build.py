@@ -91,3 +91,27 @@ def test_sigkill_mid_build_then_resume_gives_same_content(recipe, tmp_path):
     reference_rows = GitStore(tmp_path / "ref" / "store").load("test/echo")["train"].to_list()
     assert resumed_rows == reference_rows
     assert len({row["id"] for row in resumed_rows}) == len(resumed_rows)
+
+
+def test_recipe_and_dataset_inputs_are_pinned_in_lineage(recipe, tmp_path, factory_home):
+    first = run_cli("build", str(recipe), "--set", "output.tag=v1", home=factory_home)
+    assert first.returncode == 0, first.stderr
+    sha = factory.hub.resolve("test/echo", "v1")
+    downstream = tmp_path / "down.yaml"
+    downstream.write_text(
+        "kind: echo\nname: down\ninputs:\n  - recipe: echo.yaml\n    split: train\n"
+        "output:\n  repo_id: test/down\ncard:\n  template: base.md.j2\n"
+    )
+    done = run_cli("build", str(downstream), home=factory_home)
+    assert done.returncode == 0, done.stderr
+    card = (factory.hub.open_store("local").snapshot("test/down") / "README.md").read_text()
+    assert f"recipe `echo.yaml` at revision `{sha}`" in card
+    upstream_train = factory.hub.load("test/echo", revision=sha)["train"].num_rows
+    down = factory.hub.load("test/down")
+    assert sum(split.num_rows for split in down.values()) == upstream_train
+
+    by_ref = tmp_path / "ref.yaml"
+    by_ref.write_text(downstream.read_text().replace("recipe: echo.yaml", f"dataset: test/echo@{sha}").replace("test/down", "test/down2"))
+    again = run_cli("build", str(by_ref), home=factory_home)
+    assert again.returncode == 0, again.stderr
+    assert content_hash(again.stdout) == content_hash(done.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,3 +84,12 @@ class BuildContext:
             if name is None or item.name == name:
                 files.extend(item.files)
         return files
+
+    def input_listing(self, name: str | None = None) -> tuple[str, str]:
+        """(folder, paths_file) for a datatrove reader that must read exactly the resolved input files."""
+        files = self.input_files(name)
+        folder = Path(os.path.commonpath([str(p.parent) for p in files]))
+        listing = self.workdir / "inputs" / f"{name or 'all'}.txt"
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text("".join(f"{p.relative_to(folder)}\n" for p in files))
+        return str(folder), str(listing)

@@ -12,7 +12,7 @@ from typing import Literal
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from pydantic import Field
 
 from factory import kinds
@@ -57,12 +57,14 @@ class ToRow(PipelineStep):
 
 
 def stages(recipe: EchoRecipe, ctx: BuildContext) -> list[Stage]:
-    folder = ctx.inputs[0].files[0].parent
+    folder, listing = ctx.input_listing()
+    reader_class = ParquetReader if ctx.inputs[0].format == "parquet" else JsonlReader
+    reader = reader_class(folder, paths_file=listing, text_key="text", id_key="id")
     return [
         Stage(
             "echo",
             [
-                JsonlReader(str(folder), glob_pattern="*.jsonl", text_key="text", id_key="id"),
+                reader,
                 EmptyTextFilter(exclusion_writer=ctx.exclusion_writer("echo", "empty")),
                 ToRow(ctx.derive_seed("echo"), recipe.echo.sleep_per_row, recipe.echo.test_fraction),
                 RowWriter(ctx),

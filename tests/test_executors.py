@@ -1,0 +1,44 @@
+"""The recipe's executor section picks datatrove's executor in one place."""
+
+from __future__ import annotations
+
+import pytest
+from datatrove.executor.local import LocalPipelineExecutor
+from datatrove.executor.slurm import SlurmPipelineExecutor
+
+from factory.engines.executors import make_executor
+from factory.errors import MissingDependency, RecipeError
+from factory.recipe_base import ExecutorSpec
+
+
+def test_local_executor_resumes_and_caps_workers(tmp_path):
+    executor = make_executor(ExecutorSpec(tasks=3, workers=8), [], logging_dir=tmp_path)
+    assert isinstance(executor, LocalPipelineExecutor)
+    assert executor.world_size == 3 and executor.workers == 3 and executor.skip_completed
+
+
+def test_stage_task_count_overrides_recipe(tmp_path):
+    assert make_executor(ExecutorSpec(tasks=8), [], logging_dir=tmp_path, tasks=1).world_size == 1
+
+
+def test_slurm_options_pass_through(tmp_path):
+    spec = ExecutorSpec(type="slurm", tasks=16, options={"time": "01:00:00", "partition": "gpu", "cpus_per_task": 4})
+    executor = make_executor(spec, [], logging_dir=tmp_path / "logs")
+    assert isinstance(executor, SlurmPipelineExecutor)
+    assert executor.tasks == 16 and executor.partition == "gpu" and executor.cpus_per_task == 4
+    assert executor.skip_completed
+
+
+def test_slurm_needs_time_and_partition(tmp_path):
+    with pytest.raises(RecipeError, match="needs `time` and `partition`"):
+        make_executor(ExecutorSpec(type="slurm"), [], logging_dir=tmp_path)
+
+
+def test_ray_missing_is_one_line(tmp_path):
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        with pytest.raises(MissingDependency, match=r"pip install 'ray\[default\]'"):
+            make_executor(ExecutorSpec(type="ray"), [], logging_dir=tmp_path)
+    else:
+        pytest.skip("ray is installed")
