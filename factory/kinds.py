@@ -58,7 +58,7 @@ def available() -> dict[str, Kind]:
         try:
             kind.recipe_model()
         except ModuleNotFoundError as error:
-            if error.name != kind.recipe_module:
+            if not error.name or not kind.recipe_module.startswith(error.name):
                 raise
             continue
         found[name] = kind

@@ -20,6 +20,7 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 os.environ.pop("HF_TOKEN", None)
 
 import support.echo_kind  # noqa: E402,F401  (registers the `echo` kind)
+from hub_fixtures import hub, hub_server  # noqa: E402,F401  (loopback Hub)
 
 
 @pytest.fixture(autouse=True)

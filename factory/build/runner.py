@@ -110,6 +110,9 @@ def lineage(recipe: RecipeBase, ctx: BuildContext, dataset: AssembledDataset, ex
 def build(recipe: RecipeBase, *, publish: bool = True, log: Log = _stderr, workdir: Path | None = None) -> BuildResult:
     """Build `recipe` (resuming any earlier partial build) and publish it unless `publish=False`."""
     quiet_datatrove_console()
+    store = open_store(recipe.output.backend) if publish else None
+    if store is not None:
+        store.check_writable(recipe.output.repo_id)
     ctx = BuildContext.create(recipe, workdir=workdir)
     plan = kinds.get(recipe.kind_name).plan()
     stages = plan.stages(recipe, ctx)
@@ -130,8 +133,7 @@ def build(recipe: RecipeBase, *, publish: bool = True, log: Log = _stderr, workd
     result = BuildResult(workdir=ctx.workdir, recipe_hash=ctx.recipe_hash, dataset=dataset, stages=stage_stats)
     result.files = publish_files(recipe, ctx, dataset, stage_stats, context, extra_files)
     log(f"assembled {dataset.total_rows} rows; content hash {dataset.content_hash[:16]}")
-    if publish:
-        store = open_store(recipe.output.backend)
+    if store is not None:
         result.revision = store.publish(
             recipe.output.repo_id,
             result.files,

@@ -83,6 +83,9 @@ class Store(ABC):
     ) -> Revision:
         """One commit holding exactly `files` (plus the manifest); no commit if nothing changed."""
 
+    def check_writable(self, repo_id: str) -> None:
+        """Fail before any work when a publish to `repo_id` could not succeed (e.g. no token)."""
+
     @abstractmethod
     def resolve(self, repo_id: str, revision: str | None = None) -> str:
         """The commit sha a branch, tag or sha names (default: main)."""
