@@ -115,3 +115,17 @@ def test_recipe_and_dataset_inputs_are_pinned_in_lineage(recipe, tmp_path, facto
     again = run_cli("build", str(by_ref), home=factory_home)
     assert again.returncode == 0, again.stderr
     assert content_hash(again.stdout) == content_hash(done.stdout)
+
+
+def test_no_secret_reaches_published_files_or_logs(recipe, factory_home):
+    secret = "hf_SENTINELsecretTOKEN123"
+    done = run_cli("build", str(recipe), home=factory_home, HF_TOKEN=secret, FACTORY_ANNOTATOR_SALT=secret)
+    assert done.returncode == 0, done.stderr
+    assert secret not in done.stdout + done.stderr
+    snapshot = factory.hub.open_store("local").snapshot("test/echo")
+    for path in snapshot.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    for path in factory_home.glob("builds/**/*"):
+        if path.is_file() and path.suffix in (".log", ".json", ".txt"):
+            assert secret not in path.read_text(errors="replace"), path

@@ -1,0 +1,145 @@
+"""The corpus kind's build plan: read -> dedup (signatures, buckets, clusters) -> filter -> split -> rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.readers.jsonl import JsonlReader
+from datatrove.pipeline.writers.jsonl import JsonlWriter
+
+from factory.build.context import BuildContext
+from factory.build.rows import RowWriter
+from factory.build.stage import Stage
+from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, StampShard, minhasher_for
+from factory.corpus.filters import SCORES_KEY, make_filters
+from factory.corpus.normalize import InputLimitsFilter, Normalizer
+from factory.corpus.readers import SourceFile, SourceReader
+from factory.corpus.recipe import CorpusRecipe
+from factory.corpus.report import card_tables, write_plots
+from factory.corpus.splits import SplitAssign, SplitKeys, SplitPlan
+from factory.corpus.stats import CorpusStats
+
+_READERS = {"jsonl": "jsonl", "parquet": "parquet", "text_file": "text_file", "text_blocks": "text_blocks", "hub": "parquet"}
+
+
+def source_files(recipe: CorpusRecipe, ctx: BuildContext) -> list[SourceFile]:
+    """Every input file, in recipe order (the order is the priority)."""
+    files: list[SourceFile] = []
+    for priority, source in enumerate(recipe.sources):
+        for path in ctx.input_files(source.name):
+            files.append(
+                SourceFile(
+                    source=source.name,
+                    priority=priority,
+                    reader=_READERS[source.reader],
+                    path=str(path),
+                    file_index=len(files),
+                    fields=source.fields.model_dump(),
+                )
+            )
+    return files
+
+
+class RowBuilder(PipelineStep):
+    """Builds the published row: id, text, source, url, date, eu_fraction, quality."""
+
+    name = "🧾 Corpus rows"
+    type = "✂️ - FORMAT"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            scores = doc.metadata.get(SCORES_KEY, {})
+            doc.metadata["row"] = {
+                "id": doc.id,
+                "text": doc.text,
+                "source": doc.metadata["source"],
+                "url": doc.metadata.get("url"),
+                "date": doc.metadata.get("date"),
+                "eu_fraction": scores.get("eu_fraction"),
+                "quality": scores.get("quality"),
+            }
+            yield doc
+
+
+def _stats_dir(ctx: BuildContext) -> Path:
+    return ctx.workdir / "corpus_stats"
+
+
+def _index_dir(ctx: BuildContext) -> str:
+    return str(ctx.stage_dir("dedup") / "index")
+
+
+def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
+    stats = str(_stats_dir(ctx))
+    index = _index_dir(ctx)
+    d = recipe.dedup
+    hasher = minhasher_for(recipe.seed, d.ngram, d.bands, d.rows)
+    low_quality = [i for i, s in enumerate(recipe.sources) if s.low_quality]
+    n_kinds = 2 + d.bands
+    split_keys = str(ctx.stage_dir("filter") / "split_keys")
+    split_plan = str(ctx.stage_dir("split_plan") / "plan.json")
+    tasks = recipe.executor.tasks
+
+    read = Stage(
+        "read",
+        [
+            SourceReader(source_files(recipe, ctx), quarantine_writer=ctx.exclusion_writer("read", "quarantine")),
+            InputLimitsFilter(max_chars=recipe.limits.max_chars, exclusion_writer=ctx.exclusion_writer("read", "input_gigantic")),
+            Normalizer(recipe.normalize.fix_encoding, recipe.normalize.whitespace),
+            InputLimitsFilter(min_chars=recipe.limits.min_chars, exclusion_writer=ctx.exclusion_writer("read", "input_empty")),
+            StampShard(),
+            CorpusStats(stats, "raw"),
+            JsonlWriter(ctx.stage_output("read")),
+        ],
+    )
+    signatures = Stage(
+        "dedup_signatures",
+        [
+            JsonlReader(ctx.stage_output("read")),
+            DedupSignatures(index, hasher, url=d.url, exact=d.exact, near=d.near,
+                            paragraph_min_chars=d.paragraph_min_chars if low_quality else None),
+        ],
+    )
+    buckets = Stage("dedup_buckets", [DedupBuckets(index, n_kinds, d.threshold, low_quality)], tasks=min(tasks, n_kinds))
+    clusters = Stage("dedup_clusters", [DedupClusters(index, [s.name for s in recipe.sources])], tasks=1)
+    flags = make_filters(recipe)  # label-only copies: Table 7 counts every rule a document fails
+    filter_stage = Stage(
+        "filter",
+        [
+            JsonlReader(ctx.stage_output("read")),
+            DedupFilter(index, exclusion_writer=ctx.exclusion_writer("filter", "dedup")),
+            CorpusStats(stats, "deduped", filters=flags),
+            *make_filters(recipe, writer_for=lambda prefix: ctx.exclusion_writer("filter", prefix)),
+            SplitKeys(split_keys, recipe.seed),
+            JsonlWriter(ctx.stage_output("filter")),
+        ],
+    )
+    plan = Stage("split_plan", [SplitPlan(split_keys, split_plan, recipe.splits.validation, recipe.splits.test)], tasks=1)
+    rows = Stage(
+        "rows",
+        [
+            JsonlReader(ctx.stage_output("filter")),
+            SplitAssign(split_plan, recipe.seed),
+            CorpusStats(stats, "filtered", tokenizer=_tokenizer_path(recipe)),
+            RowBuilder(),
+            RowWriter(ctx),
+        ],
+    )
+    return [read, signatures, buckets, clusters, filter_stage, plan, rows]
+
+
+def _tokenizer_path(recipe: CorpusRecipe) -> str | None:
+    if not recipe.stats.tokenizer:
+        return None
+    path = Path(recipe.stats.tokenizer).expanduser()
+    return str(path if path.is_absolute() else recipe.base_dir / path)
+
+
+def card_context(recipe: CorpusRecipe, ctx: BuildContext) -> dict:
+    return card_tables(recipe, _stats_dir(ctx), ctx)
+
+
+def extra_files(recipe: CorpusRecipe, ctx: BuildContext) -> dict[str, Path]:
+    return write_plots(recipe, _stats_dir(ctx), ctx.workdir / "plots")

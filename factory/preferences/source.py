@@ -1,0 +1,71 @@
+"""Battles for `factory leaderboard SOURCE`: local logs (validated in-process) or a published dataset."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from factory.errors import FactoryError, InputError
+from factory.preferences.ingest import BattleReader
+from factory.preferences.validate import DuplicateBattleFilter, SortBattles, validation_filters
+from factory.refs import DatasetRef
+
+
+def _dropped(step) -> Counter:
+    counts: Counter = Counter()
+    for key, value in step.stats.to_dict().get("stats", {}).items():
+        if key.startswith("dropped_"):
+            total = value.get("total", 0) if isinstance(value, dict) else value
+            counts[key.removeprefix("dropped_")] += int(total)
+    return counts
+
+
+def battles_from_logs(paths: list[Path], allowed_models: list[str] | None = None) -> tuple[list[dict], Counter]:
+    """Validate arena logs with the build's own datatrove steps, in this process.
+
+    Returns the valid battles (sorted, deduplicated) and the drop counts by reason.
+    """
+    steps = [BattleReader(paths), *validation_filters(allowed_models), SortBattles(), DuplicateBattleFilter()]
+    data = None
+    for step in steps:
+        data = step(data, rank=0, world_size=1)
+    battles = [doc.metadata["battle"] for doc in data]
+    dropped: Counter = Counter()
+    for step in steps:
+        dropped += _dropped(step)
+    return battles, dropped
+
+
+def battles_from_dataset(ref_text: str) -> list[dict]:
+    """Rows of the `default` config of a published preferences dataset (`org/name@revision`)."""
+    from factory import hub
+
+    try:
+        ref = DatasetRef.parse(ref_text)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    if ref.revision is None:
+        raise InputError(f"{ref_text}: give a revision, org/name@revision (a tag, branch or commit sha)")
+    dataset = hub.load(ref.repo_id, ref.revision)
+    rows = []
+    for split in dataset:
+        rows.extend(dataset[split].to_list())
+    needed = {"model_a", "model_b", "winner", "winner_content", "winner_language"}
+    if rows and not needed <= set(rows[0]):
+        raise InputError(f"{ref_text}: not a preferences dataset (its rows lack {', '.join(sorted(needed - set(rows[0])))})")
+    return rows
+
+
+def load_battles(source: str) -> tuple[list[dict], Counter]:
+    """A folder or file of logs, or `org/name@revision`; raises `InputError` when neither."""
+    path = Path(source).expanduser()
+    if path.exists():
+        return battles_from_logs([path])
+    if "/" in source and not source.startswith((".", "/", "~")):
+        try:
+            return battles_from_dataset(source), Counter()
+        except FactoryError:
+            raise
+        except (ValueError, LookupError) as error:
+            raise InputError(f"{source}: {error}") from None
+    raise InputError(f"{source}: no such file or folder, and not a dataset reference org/name@revision")
