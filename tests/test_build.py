@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli_env, write_echo_inputs, write_echo_recipe
+from support.helpers import cli_env, write_echo_inputs, write_echo_recipe
 
 import factory.hub
 from factory.store.git import GitStore

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import cli_env, write_echo_inputs, write_echo_recipe
+from support.helpers import cli_env, write_echo_inputs, write_echo_recipe
 
 
 def run(*args, home):

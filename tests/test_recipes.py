@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import write_echo_inputs, write_echo_recipe
+from support.helpers import write_echo_inputs, write_echo_recipe
 
 from factory.errors import RecipeError
 from factory.recipes import load_recipe, recipe_hash, validate_recipe_data

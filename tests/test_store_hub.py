@@ -170,7 +170,7 @@ def test_factory_build_publishes_to_the_hub(hub, tmp_path, factory_home):  # noq
     import subprocess
     import sys
 
-    from conftest import cli_env, write_echo_inputs, write_echo_recipe
+    from support.helpers import cli_env, write_echo_inputs, write_echo_recipe
 
     repo_id = hub.repo_id("echo")
     write_echo_inputs(tmp_path / "in")

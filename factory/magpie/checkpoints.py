@@ -1,0 +1,39 @@
+"""Chunk checkpoints inside a generation task: one JSONL file per generate call.
+
+A chunk file appears whole or not at all (written to a temporary name, fsynced, renamed), so
+after a SIGKILL a rerun reads every finished chunk back and regenerates only the chunk that
+was in flight, with the same seed and the same prompts, hence the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+class ChunkCheckpoints:
+    """Finished chunks of one task (`folder/{rank:05d}/{chunk:06d}.jsonl`)."""
+
+    def __init__(self, folder: str | Path, rank: int):
+        self.folder = Path(folder) / f"{rank:05d}"
+
+    def path(self, chunk: int) -> Path:
+        return self.folder / f"{chunk:06d}.jsonl"
+
+    def load(self, chunk: int) -> list[dict] | None:
+        path = self.path(chunk)
+        if not path.exists():
+            return None
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+    def save(self, chunk: int, records: list[dict]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(chunk)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)

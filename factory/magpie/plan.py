@@ -1,0 +1,110 @@
+"""The stages of a Magpie build: instructions -> responses -> dedup and rows."""
+
+from __future__ import annotations
+
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers.jsonl import JsonlWriter
+
+from factory.build.context import BuildContext
+from factory.build.rows import RowWriter
+from factory.build.stage import Stage
+from factory.magpie.filters import (
+    ExactDedupFilter,
+    LanguageFilter,
+    LengthFilter,
+    MagpieCleaner,
+    NearDuplicateFilter,
+    RepetitionFilter,
+    TemplateLeftoverFilter,
+    TruncationFilter,
+)
+from factory.magpie.recipe import MagpieRecipe
+from factory.magpie.rows import MagpieRowBuilder
+from factory.magpie.stages import InstructionGenerator, ResponseGenerator
+
+
+def _turn_filters(recipe: MagpieRecipe, ctx: BuildContext, stage: str, roles: tuple[str, ...]) -> list:
+    """Cleaning plus the per-turn filters, on the turns of `roles`."""
+    f = recipe.filters
+    template = recipe.magpie.resolved_template()
+    excluded = lambda name: ctx.exclusion_writer(stage, name)  # noqa: E731
+    steps = [
+        MagpieCleaner(template.stop, template.role_words),
+        TemplateLeftoverFilter(template.stop, roles=roles, exclusion_writer=excluded("template_leftover")),
+    ]
+    if f.drop_truncated:
+        steps.append(TruncationFilter(exclusion_writer=excluded("truncated")))
+    steps.append(LengthFilter(f.instruction_length.min_chars, f.instruction_length.max_chars, roles=("user",), exclusion_writer=excluded("instruction_length")))
+    if "assistant" in roles:
+        steps.append(LengthFilter(f.response_length.min_chars, f.response_length.max_chars, roles=("assistant",), exclusion_writer=excluded("response_length")))
+    steps.append(
+        RepetitionFilter(
+            f.repetition.ngram, f.repetition.max_duplicate_ngram_fraction, f.repetition.max_char_run, roles=roles, exclusion_writer=excluded("repetition")
+        )
+    )
+    if f.language.enabled:
+        steps.append(
+            LanguageFilter(recipe.magpie.language, f.language.method, f.language.min_fraction, roles=roles, exclusion_writer=excluded("language"))
+        )
+    return steps
+
+
+def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
+    magpie = recipe.magpie
+    template = magpie.resolved_template()
+    common = {"engine": recipe.engine, "template": template, "seed": recipe.seed, "checkpoint_every": magpie.checkpoint_every}
+    instructions = Stage(
+        "instructions",
+        [
+            InstructionGenerator(
+                n_instructions=magpie.n_instructions,
+                sampling=magpie.instruction,
+                checkpoint_dir=str(ctx.stage_dir("instructions") / "checkpoints"),
+                **common,
+            ),
+            *_turn_filters(recipe, ctx, "instructions", ("user",)),
+            JsonlWriter(ctx.stage_output("instructions")),
+        ],
+    )
+    responses = Stage(
+        "responses",
+        [
+            JsonlReader(ctx.stage_output("instructions")),
+            ResponseGenerator(
+                response=magpie.response,
+                instruction=magpie.instruction,
+                n_turns=magpie.n_turns,
+                checkpoint_dir=str(ctx.stage_dir("responses") / "checkpoints"),
+                **common,
+            ),
+            *_turn_filters(recipe, ctx, "responses", ("user", "assistant")),
+            JsonlWriter(ctx.stage_output("responses")),
+        ],
+    )
+    final: list = [JsonlReader(ctx.stage_output("responses"))]
+    if recipe.filters.dedup:
+        final.append(ExactDedupFilter(exclusion_writer=ctx.exclusion_writer("dedup", "exact")))
+    if recipe.filters.near_dup.enabled:
+        final.append(
+            NearDuplicateFilter(
+                recipe.filters.near_dup.model,
+                recipe.filters.near_dup.max_similarity,
+                exclusion_writer=ctx.exclusion_writer("dedup", "near_duplicate"),
+            )
+        )
+    final += [MagpieRowBuilder(recipe), RowWriter(ctx)]
+    # dedup compares every conversation with every other: one task
+    return [instructions, responses, Stage("dedup", final, tasks=1)]
+
+
+def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
+    magpie = recipe.magpie
+    template = magpie.resolved_template()
+    return {
+        "demo_model": recipe.uses_demo_model,
+        "engine": recipe.engine.model_dump(mode="json", exclude={"api_key_env", "base_url"}),
+        "magpie": magpie.model_dump(mode="json"),
+        "magpie_template": {"name": template.name, "pre_query": template.pre_query, "stop": list(template.stop), "control": template.control},
+        "filters": recipe.filters.model_dump(mode="json"),
+        "lineage_extra": {"generator model": recipe.engine.model, "model revision (recipe)": recipe.engine.revision or "unpinned"},
+    }

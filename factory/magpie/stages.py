@@ -1,0 +1,222 @@
+"""The two generation steps of a Magpie build, as datatrove `PipelineStep`s.
+
+Instructions: the prompt space (indices 0..n_instructions-1) is cut into chunks of
+`checkpoint_every`; task `rank` of `world_size` takes a contiguous run of chunks, and chunk `k`
+is one generate call seeded with `derive_seed(seed, "magpie", "instructions", k)`. Seeds hang on
+chunks, not ranks, so the same recipe gives the same instructions whatever the number of tasks.
+Responses: each task answers its shard of the instruction stage's output, `checkpoint_every`
+conversations per generate call. Every finished chunk is checkpointed (`checkpoints.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.batching import batched
+
+from factory.build.seeds import derive_seed
+from factory.engines.spec import EngineSpec
+from factory.magpie.checkpoints import ChunkCheckpoints
+from factory.magpie.conversation import add_turn, conversation
+from factory.magpie.recipe import Sampling
+from factory.magpie.templates import ResolvedTemplate
+
+
+def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
+    """[start, end) of each chunk of the prompt space."""
+    return [(start, min(start + chunk_size, n_items)) for start in range(0, n_items, chunk_size)]
+
+
+def rank_chunks(n_chunks: int, rank: int, world_size: int) -> range:
+    """The contiguous chunk indices task `rank` owns (rank order = prompt order)."""
+    return range(n_chunks * rank // world_size, n_chunks * (rank + 1) // world_size)
+
+
+def stop_token_ids(tokenizer, template: ResolvedTemplate) -> list[int]:
+    """The template's stop tokens as this tokenizer numbers them.
+
+    The table's ids are right for the family's real tokenizer; a model with its own vocabulary
+    (the demo model) has the same special tokens under other ids.
+    """
+    if tokenizer is None:
+        return list(template.stop_token_ids)
+    vocab = tokenizer.get_vocab()
+    return sorted({vocab[s] for s in template.stop if s in vocab})
+
+
+class _GenerationStep(PipelineStep):
+    type = "🧠 - GENERATE"
+    _requires_dependencies = ["transformers"]
+
+    def __init__(self, engine: EngineSpec, template: ResolvedTemplate, seed: int, checkpoint_dir: str, checkpoint_every: int):
+        super().__init__()
+        self.engine_spec = engine
+        self.template = template
+        self.seed = seed
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from factory.engines import make_engine
+
+            self._engine = make_engine(self.engine_spec)
+        return self._engine
+
+    def encode(self, text: str) -> str | list[int]:
+        """Token ids when the engine has a tokenizer (no BOS added: templates carry their own)."""
+        tokenizer = self.engine.tokenizer
+        if tokenizer is None:
+            return text
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def chat_prompt(self, messages: list[dict], *, generation_prompt: bool) -> str:
+        tokenizer = self.engine.tokenizer
+        if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+            from factory.errors import EngineError
+
+            raise EngineError(
+                f"engine {self.engine_spec.model!r}: Magpie's response step needs the model's chat template, "
+                "but the engine has no tokenizer with one"
+            )
+        system = [{"role": "system", "content": self.template.system_prompt}] if self.template.system_prompt else []
+        return tokenizer.apply_chat_template(system + messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+    def generate(self, prompts: list[str | list[int]], sampling: Sampling, seed: int, role: str) -> list[tuple[str, dict]]:
+        params = sampling.params(self.template, stop_token_ids(self.engine.tokenizer, self.template), seed)
+        with self.track_time("generate"):
+            outputs = self.engine.generate(prompts, params)
+        results = []
+        for (completion, *_rest) in outputs:
+            self.stat_update(f"{role}_completion_tokens", value=completion.completion_tokens)
+            facts = {
+                "role": role,
+                "seed": seed,
+                "finish_reason": completion.finish_reason,
+                "prompt_tokens": completion.prompt_tokens,
+                "completion_tokens": completion.completion_tokens,
+            }
+            results.append((completion.text.strip(), facts))
+        return results
+
+    def model_info(self) -> dict:
+        return {"model": self.engine.model_id, "model_revision": self.engine.model_revision}
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+class InstructionGenerator(_GenerationStep):
+    """Samples user turns by letting the model continue the pre-query template.
+
+    Input columns: none (a source step; documents passed in are forwarded first).
+    Output columns: `metadata.conversations` = [user turn], `metadata.turns`, `metadata.index`,
+    `metadata.model`, `metadata.model_revision`; `id` = `<control or general>_<index:08d>`.
+    References: Xu et al. 2024, "Magpie: Alignment Data Synthesis from Scratch by Prompting
+    Aligned LLMs with Nothing" (arXiv:2406.08464).
+    """
+
+    name = "🐦 Magpie instructions"
+
+    def __init__(self, *, n_instructions: int, sampling: Sampling, **kwargs):
+        super().__init__(**kwargs)
+        self.n_instructions = n_instructions
+        self.sampling = sampling
+        self.id_prefix = self.template.control or "general"
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        bounds = chunk_bounds(self.n_instructions, self.checkpoint_every)
+        checkpoints = ChunkCheckpoints(self.checkpoint_dir, rank)
+        try:
+            for k in rank_chunks(len(bounds), rank, world_size):
+                records = checkpoints.load(k)
+                if records is None:
+                    records = self._generate_chunk(k, *bounds[k])
+                    checkpoints.save(k, records)
+                    self.stat_update("chunks_generated")
+                else:
+                    self.stat_update("chunks_resumed")
+                for record in records:
+                    yield self._document(record)
+        finally:
+            self.close()
+
+    def _generate_chunk(self, k: int, start: int, end: int) -> list[dict]:
+        prompt = self.encode(self.template.pre_query)
+        seed = derive_seed(self.seed, "magpie", "instructions", k)
+        outputs = self.generate([prompt] * (end - start), self.sampling, seed, "user")
+        info = self.model_info()
+        return [{"index": start + i, "text": text, "facts": facts, **info} for i, (text, facts) in enumerate(outputs)]
+
+    def _document(self, record: dict) -> Document:
+        doc = Document(
+            text="",
+            id=f"{self.id_prefix}_{record['index']:08d}",
+            metadata={"index": record["index"], "model": record["model"], "model_revision": record["model_revision"]},
+        )
+        add_turn(doc, "user", record["text"], record["facts"])
+        return doc
+
+
+class ResponseGenerator(_GenerationStep):
+    """Answers each conversation through the model's chat template; optional follow-up turns.
+
+    For `n_turns > 1`, each next user turn continues the chat so far plus the family's
+    `mt_append` (Magpie's `gen_mt.py`), then the model answers it.
+    Input columns: `metadata.conversations` (one user turn).
+    Output columns: `metadata.conversations` with `2 * n_turns` turns, `metadata.turns`.
+    """
+
+    name = "🐦 Magpie responses"
+
+    def __init__(self, *, response: Sampling, instruction: Sampling, n_turns: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.response = response
+        self.instruction = instruction
+        self.n_turns = n_turns
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        checkpoints = ChunkCheckpoints(self.checkpoint_dir, rank)
+        try:
+            for k, batch in enumerate(batched(data, self.checkpoint_every)):
+                records = checkpoints.load(k)
+                if records is None or [r["id"] for r in records] != [doc.id for doc in batch]:
+                    # (a checkpoint for other documents would mean the input changed under us: redo it)
+                    records = self._generate_chunk(rank, k, batch)
+                    checkpoints.save(k, records)
+                    self.stat_update("chunks_generated")
+                else:
+                    self.stat_update("chunks_resumed")
+                for doc, record in zip(batch, records):
+                    for role, text, facts in record["turns"]:
+                        add_turn(doc, role, text, facts)
+                    yield doc
+        finally:
+            self.close()
+
+    def _generate_chunk(self, rank: int, k: int, batch: Sequence[Document]) -> list[dict]:
+        chats = [[dict(m) for m in conversation(doc)] for doc in batch]
+        added: list[list] = [[] for _ in batch]
+        for turn in range(self.n_turns):
+            if turn > 0:
+                prompts = [self.encode(self.chat_prompt(c, generation_prompt=False) + self.template.mt_append) for c in chats]
+                seed = derive_seed(self.seed, "magpie", "followups", rank, k, turn)
+                self._append(chats, added, "user", self.generate(prompts, self.instruction, seed, "user"))
+            prompts = [self.encode(self.chat_prompt(c, generation_prompt=True)) for c in chats]
+            seed = derive_seed(self.seed, "magpie", "responses", rank, k, turn)
+            self._append(chats, added, "assistant", self.generate(prompts, self.response, seed, "assistant"))
+        return [{"id": doc.id, "turns": turns} for doc, turns in zip(batch, added)]
+
+    @staticmethod
+    def _append(chats: list[list[dict]], added: list[list], role: str, outputs: list[tuple[str, dict]]) -> None:
+        for chat, new, (text, facts) in zip(chats, added, outputs):
+            chat.append({"role": role, "content": text})
+            new.append([role, text, facts])
