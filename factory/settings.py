@@ -33,3 +33,15 @@ def hf_token() -> str | None:
 
 def progress_enabled() -> bool:
     return not _is_true(os.environ.get("FACTORY_NO_PROGRESS"))
+
+
+def demo_model_cache() -> Path | None:
+    """`FACTORY_DEMO_MODEL_CACHE`: where the demo model is built (default: FACTORY_HOME/models)."""
+    value = os.environ.get("FACTORY_DEMO_MODEL_CACHE")
+    return Path(value).expanduser().resolve() if value else None
+
+
+def demo_train_steps() -> int | None:
+    """`FACTORY_DEMO_TRAIN_STEPS`: override the demo model's training steps (tests)."""
+    value = os.environ.get("FACTORY_DEMO_TRAIN_STEPS")
+    return int(value) if value else None

@@ -20,6 +20,8 @@ os.environ.setdefault("FACTORY_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 os.environ.pop("HF_TOKEN", None)
+# one demo model for the whole suite, in the checkout's git-ignored .factory-home/
+os.environ.setdefault("FACTORY_DEMO_MODEL_CACHE", str(REPO / ".factory-home" / "models"))
 
 import support.echo_kind  # noqa: E402,F401  (registers the `echo` kind)
 from hub_fixtures import hub, hub_server  # noqa: E402,F401  (loopback Hub)

@@ -55,7 +55,7 @@ class EngineSpec(StrictModel):
         "auto", description="Weight dtype; `auto`: the checkpoint's dtype (float32 for the demo model)."
     )
     device: str = Field("auto", description="transformers only: `cpu`, `cuda`, `cuda:N` or `auto` (cuda when available).")
-    batch_size: int = Field(32, ge=1, description="Sequences generated together (transformers), or per request batch.")
+    batch_size: int = Field(32, ge=1, description="transformers only: sequences generated together (vllm and openai servers schedule their own batches).")
     tensor_parallel_size: int = Field(1, ge=1, description="vllm only: GPUs one model is split across.")
     enable_prefix_caching: bool = Field(True, description="vllm only: reuse the KV cache of shared prompt prefixes (Magpie prompts share all of it).")
     max_model_len: int | None = Field(None, ge=1, description="vllm only: context length to allocate (default: the model's).")

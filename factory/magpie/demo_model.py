@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import Field
 
 from factory.recipe_base import StrictModel
+from factory import settings
 from factory.settings import factory_home
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,8 @@ class DemoModelConfig(StrictModel):
 
 def default_config() -> DemoModelConfig:
     """The demo's config; `FACTORY_DEMO_TRAIN_STEPS` overrides the step count (tests)."""
-    steps = os.environ.get(STEPS_ENV)
-    return DemoModelConfig(train_steps=int(steps)) if steps else DemoModelConfig()
+    steps = settings.demo_train_steps()
+    return DemoModelConfig(train_steps=steps) if steps else DemoModelConfig()
 
 
 def demo_revision(config: DemoModelConfig | None = None) -> str:
@@ -109,8 +110,7 @@ def demo_revision(config: DemoModelConfig | None = None) -> str:
 
 
 def demo_model_dir(config: DemoModelConfig | None = None) -> Path:
-    cache = os.environ.get(CACHE_ENV)
-    root = Path(cache).expanduser().resolve() if cache else factory_home() / "models"
+    root = settings.demo_model_cache() or factory_home() / "models"
     return root / f"demo-tiny-eu-{demo_revision(config)}"
 
 
