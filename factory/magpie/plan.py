@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
@@ -106,5 +109,21 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         "magpie": magpie.model_dump(mode="json"),
         "magpie_template": {"name": template.name, "pre_query": template.pre_query, "stop": list(template.stop), "control": template.control},
         "filters": recipe.filters.model_dump(mode="json"),
-        "lineage_extra": {"generator model": recipe.engine.model, "model revision (recipe)": recipe.engine.revision or "unpinned"},
+        "lineage_extra": {
+            "engine": recipe.engine.type,
+            "generator model": recipe.engine.model,
+            "model revision (recipe)": recipe.engine.revision or "unpinned",
+            **_resolved_model(ctx),
+        },
     }
+
+
+def _resolved_model(ctx: BuildContext) -> dict:
+    """The model id and revision the engine actually loaded, as recorded on the published rows."""
+    for path in sorted(ctx.rows_dir.glob("default/*/*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            line = handle.readline()
+        if line.strip():
+            row = json.loads(line)
+            return {"model (resolved)": row.get("model"), "model revision (resolved)": row.get("model_revision")}
+    return {}
