@@ -39,6 +39,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from factory.build.seeds import derive_seed
+from factory.corpus.files import finished_npy, save_npy_atomic, write_text_atomic
 
 KIND_URL, KIND_EXACT = 0, 1  # LSH bands are kinds 2 .. 2 + bands - 1
 REASONS = {KIND_URL: "dedup_url", KIND_EXACT: "dedup_exact"}
@@ -178,22 +179,15 @@ class DedupSignatures(PipelineStep):
             _save_sorted(self.folder / "paragraphs" / f"{rank:05d}.npy", para_records, PARA_RECORD)
         width = self.hasher.bands * self.hasher.rows
         sigs = np.stack(signatures) if signatures else np.zeros((0, width), dtype=np.uint32)
-        _save(self.folder / "minhash" / f"{rank:05d}.npy", sigs)
+        save_npy_atomic(self.folder / "minhash" / f"{rank:05d}.npy", sigs)
         return
         yield  # a generator that yields nothing: the last step of its stage
-
-
-def _save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, array)
-    tmp.replace(path)  # a killed task never leaves a half-written file under the final name
 
 
 def _save_sorted(path: Path, rows: list[tuple], dtype: np.dtype) -> None:
     array = np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)
     array.sort(order=_ORDER + (["para"] if "para" in dtype.names else []))
-    _save(path, array)
+    save_npy_atomic(path, array)
 
 
 # -- step 2: buckets --------------------------------------------------------------------------
@@ -279,21 +273,19 @@ class DedupBuckets(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         pairs, cuts = [], []
         for kind in range(rank, self.n_kinds, world_size):
-            files = sorted((self.folder / f"kind{kind:03d}").glob("*.npy"))
-            arrays = [np.load(f, mmap_mode="r") for f in files if not f.name.endswith(".tmp.npy")]
+            arrays = [np.load(f, mmap_mode="r") for f in finished_npy(self.folder / f"kind{kind:03d}")]
             for chunk in _ranges(arrays, self.chunk_records):
                 pairs.append(self._pairs(chunk, kind))
         if rank == 0 and len(self.low_quality) and (self.folder / "paragraphs").is_dir():
-            files = sorted((self.folder / "paragraphs").glob("*.npy"))
-            arrays = [np.load(f, mmap_mode="r") for f in files if not f.name.endswith(".tmp.npy")]
+            arrays = [np.load(f, mmap_mode="r") for f in finished_npy(self.folder / "paragraphs")]
             for chunk in _ranges(arrays, self.chunk_records):
                 cuts.append(self._paragraph_cuts(chunk))
         out = np.concatenate(pairs) if pairs else np.zeros(0, dtype=PAIR)
         self.stat_update("pairs", value=int(len(out)))
-        _save(self.folder / "pairs" / f"{rank:05d}.npy", out)
+        save_npy_atomic(self.folder / "pairs" / f"{rank:05d}.npy", out)
         para = np.concatenate(cuts) if cuts else np.zeros(0, dtype=PARA_RECORD)
         self.stat_update("paragraph_cuts", value=int(len(para)))
-        _save(self.folder / "para" / f"{rank:05d}.npy", para)
+        save_npy_atomic(self.folder / "para" / f"{rank:05d}.npy", para)
         return
         yield
 
@@ -329,7 +321,7 @@ class DedupClusters(PipelineStep):
 
         shards: dict[tuple, int] = {}
         kinds: dict[tuple, int] = {}
-        files = sorted((self.folder / "pairs").glob("*.npy"))
+        files = finished_npy(self.folder / "pairs")
         for path in files:
             for p in np.load(path):
                 a = (int(p["prio"]), int(p["file"]), int(p["rec"]))
@@ -353,7 +345,7 @@ class DedupClusters(PipelineStep):
             removals.setdefault(shard, {})[json.dumps(list(key))] = entry
             self.stat_update(entry["reason"])
         cuts: dict[int, dict[str, list[int]]] = {}
-        for path in sorted((self.folder / "para").glob("*.npy")):
+        for path in finished_npy(self.folder / "para"):
             for c in np.load(path):
                 key = json.dumps([int(c["prio"]), int(c["file"]), int(c["rec"])])
                 cuts.setdefault(int(c["shard"]), {}).setdefault(key, []).append(int(c["para"]))
@@ -363,9 +355,7 @@ class DedupClusters(PipelineStep):
             stale.unlink()
         for shard in sorted(set(removals) | set(cuts)):
             payload = {"documents": removals.get(shard, {}), "paragraphs": cuts.get(shard, {})}
-            tmp = out / f"{shard:05d}.json.tmp"
-            tmp.write_text(json.dumps(payload, sort_keys=True))
-            tmp.replace(out / f"{shard:05d}.json")
+            write_text_atomic(out / f"{shard:05d}.json", json.dumps(payload, sort_keys=True))
         return
         yield
 

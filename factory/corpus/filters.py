@@ -51,7 +51,26 @@ class _SourceAwareFilter(BaseFilter):
         return (False, failed[0]) if failed else True
 
 
-class BasqueLanguageFilter(_SourceAwareFilter):
+class _ScoreFilter(_SourceAwareFilter):
+    """A document score, cached in `metadata["corpus_scores"][score_key]`, dropped below its threshold."""
+
+    score_key = ""
+    reason = ""
+
+    def score(self, text: str) -> float:
+        raise NotImplementedError
+
+    def failures(self, doc: Document) -> list[str]:
+        limit = self.thresholds(doc)[self.keys[0]]
+        scores = doc.metadata.setdefault(SCORES_KEY, {})
+        if self.score_key not in scores:  # Table 7's label-only pass already scored it
+            scores[self.score_key] = round(float(self.score(doc.text)), 4)
+        if limit is not None and scores[self.score_key] < limit:
+            return [f"{self.prefix}_{self.reason}"]
+        return []
+
+
+class BasqueLanguageFilter(_ScoreFilter):
     """Drops documents whose fraction of Basque text is below `min_basque_fraction`.
 
     Drops (reasons): `basque_lid_v1_low_basque_fraction`.
@@ -61,19 +80,15 @@ class BasqueLanguageFilter(_SourceAwareFilter):
     name = "🌍 Basque fraction"
     prefix = "basque_lid_v1"
     keys = ("min_basque_fraction",)
+    score_key = "eu_fraction"
+    reason = "low_basque_fraction"
 
     def __init__(self, method: str = "cld2", min_basque_fraction: float | None = 0.5, **kwargs):
         super().__init__(min_basque_fraction=min_basque_fraction, **kwargs)
         self.method = method
 
-    def failures(self, doc: Document) -> list[str]:
-        limit = self.thresholds(doc)["min_basque_fraction"]
-        scores = doc.metadata.setdefault(SCORES_KEY, {})
-        if "eu_fraction" not in scores:
-            scores["eu_fraction"] = round(basque_fraction(doc.text, self.method), 4)
-        if limit is not None and scores["eu_fraction"] < limit:
-            return [f"{self.prefix}_low_basque_fraction"]
-        return []
+    def score(self, text: str) -> float:
+        return basque_fraction(text, self.method)
 
 
 class BasqueGopherFilter(_SourceAwareFilter):
@@ -173,7 +188,7 @@ class BasqueC4Filter(_SourceAwareFilter):
         return failed
 
 
-class QualityScoreFilter(_SourceAwareFilter):
+class QualityScoreFilter(_ScoreFilter):
     """Drops documents whose quality score is below `min_quality_score` (the paper's CCv2 < 0.55).
 
     Drops (reasons): `quality_v1_low_score`. Adds `metadata["corpus_scores"]["quality"]`.
@@ -182,20 +197,16 @@ class QualityScoreFilter(_SourceAwareFilter):
     name = "🏅 Quality score"
     prefix = "quality_v1"
     keys = ("min_quality_score",)
+    score_key = "quality"
+    reason = "low_score"
 
     def __init__(self, scorer: str = "heuristic_v1", min_quality_score: float | None = 0.55, **kwargs):
         super().__init__(min_quality_score=min_quality_score, **kwargs)
         self.scorer_name = scorer
         self.scorer = resolve_scorer(scorer)
 
-    def failures(self, doc: Document) -> list[str]:
-        limit = self.thresholds(doc)["min_quality_score"]
-        scores = doc.metadata.setdefault(SCORES_KEY, {})
-        if "quality" not in scores:
-            scores["quality"] = round(float(self.scorer(doc.text)), 4)
-        if limit is not None and scores["quality"] < limit:
-            return [f"{self.prefix}_low_score"]
-        return []
+    def score(self, text: str) -> float:
+        return self.scorer(text)
 
 
 def make_filters(recipe, writer_for=None) -> list[_SourceAwareFilter]:

@@ -1,4 +1,4 @@
-"""The corpus kind's build plan: read -> dedup (signatures, buckets, clusters) -> filter -> split -> rows."""
+"""The corpus kind's build plan: read -> dedup (signatures, buckets, clusters) -> filter -> split -> [tokens] -> rows."""
 
 from __future__ import annotations
 
@@ -20,8 +20,16 @@ from factory.corpus.recipe import CorpusRecipe
 from factory.corpus.report import card_tables, write_plots
 from factory.corpus.splits import SplitAssign, SplitKeys, SplitPlan
 from factory.corpus.stats import CorpusStats
+from factory.corpus.tokens import TokenizerRef, resolve_tokenizer
 
-_READERS = {"jsonl": "jsonl", "parquet": "parquet", "text_file": "text_file", "text_blocks": "text_blocks", "hub": "parquet"}
+_JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+
+
+def _reader_for(reader: str, path: Path) -> str:
+    """A Hub dataset's data files are Parquet or JSON lines; every other reader is what the recipe says."""
+    if reader != "hub":
+        return reader
+    return "jsonl" if path.name.endswith(_JSONL_SUFFIXES) else "parquet"
 
 
 def source_files(recipe: CorpusRecipe, ctx: BuildContext) -> list[SourceFile]:
@@ -33,7 +41,7 @@ def source_files(recipe: CorpusRecipe, ctx: BuildContext) -> list[SourceFile]:
                 SourceFile(
                     source=source.name,
                     priority=priority,
-                    reader=_READERS[source.reader],
+                    reader=_reader_for(source.reader, path),
                     path=str(path),
                     file_index=len(files),
                     fields=source.fields.model_dump(),
@@ -122,23 +130,29 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
         [
             JsonlReader(ctx.stage_output("filter")),
             SplitAssign(split_plan, recipe.seed),
-            CorpusStats(stats, "filtered", tokenizer=_tokenizer_path(recipe)),
+            CorpusStats(stats, "filtered"),
             RowBuilder(),
             RowWriter(ctx),
         ],
     )
-    return [read, signatures, buckets, clusters, filter_stage, plan, rows]
+    tokenizer = resolve_tokenizer(recipe.stats.tokenizer, recipe.base_dir)
+    if tokenizer is None:
+        return [read, signatures, buckets, clusters, filter_stage, plan, rows]
+    # its own stage, named by the tokenizer's fingerprint: `stats.tokenizer` stays out of the
+    # recipe hash, so another tokenizer reuses every other stage and still gets counted
+    label = _tokens_label(tokenizer)
+    tokens = Stage(label, [JsonlReader(ctx.stage_output("filter")), CorpusStats(stats, label, tokenizer=tokenizer.path)])
+    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows]
 
 
-def _tokenizer_path(recipe: CorpusRecipe) -> str | None:
-    if not recipe.stats.tokenizer:
-        return None
-    path = Path(recipe.stats.tokenizer).expanduser()
-    return str(path if path.is_absolute() else recipe.base_dir / path)
+def _tokens_label(tokenizer: TokenizerRef) -> str:
+    return f"tokens_{tokenizer.fingerprint}"
 
 
 def card_context(recipe: CorpusRecipe, ctx: BuildContext) -> dict:
-    return card_tables(recipe, _stats_dir(ctx), ctx)
+    tokenizer = resolve_tokenizer(recipe.stats.tokenizer, recipe.base_dir)
+    return card_tables(recipe, _stats_dir(ctx), ctx, tokens_label=_tokens_label(tokenizer) if tokenizer else None,
+                       tokenizer=tokenizer.label if tokenizer else None)
 
 
 def extra_files(recipe: CorpusRecipe, ctx: BuildContext) -> dict[str, Path]:

@@ -138,14 +138,17 @@ class SourceReader(PipelineStep):
                 yield self._from_record(item, index, record, where)
 
     def _parquet(self, item: SourceFile):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(item.path)
         index = 0
-        for batch in parquet.iter_batches(batch_size=1000):
-            for record in batch.to_pylist():
-                yield self._from_record(item, index, record, f"{item.path}#{index}")
-                index += 1
+        try:
+            for batch in pq.ParquetFile(item.path).iter_batches(batch_size=1000):
+                for record in batch.to_pylist():
+                    yield self._from_record(item, index, record, f"{item.path}#{index}")
+                    index += 1
+        except pa.ArrowException as error:  # not Parquet, or corrupt from row `index` on
+            yield "input_unreadable_file", f"{type(error).__name__}: {error}", f"{item.path}#{index}"
 
     def _text(self, item: SourceFile):
         with _open_bytes(item.path) as handle:

@@ -127,7 +127,11 @@ class SplitSpec(StrictModel):
 class StatsSpec(StrictModel):
     """Statistics for the card."""
 
-    tokenizer: str | None = Field(None, description="Local `tokenizer.json` to count tokens for Table 2 (None: no token column). Never downloaded.")
+    tokenizer: str | None = Field(
+        None,
+        description="Tokenizer for Table 2's token column: a local `tokenizer.json`, a local Hugging Face tokenizer folder, "
+        "or `demo` (the Magpie demo model's locally trained tokenizer). None: no token column. Never downloaded.",
+    )
 
 
 class CorpusRecipe(RecipeBase):

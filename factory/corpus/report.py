@@ -37,8 +37,10 @@ def _quarantine(ctx) -> dict[str, int]:
     return counts
 
 
-def card_tables(recipe, stats_dir: Path, ctx) -> dict:
+def card_tables(recipe, stats_dir: Path, ctx, tokens_label: str | None = None, tokenizer: str | None = None) -> dict:
+    """Table 2 (with tokens when `tokens_label` names a token count), Table 7 and the quarantine counts."""
     raw, deduped, filtered = (merge_stats(stats_dir, label) for label in ("raw", "deduped", "filtered"))
+    tokens = merge_stats(stats_dir, tokens_label) if tokens_label else {"tokens_counted": False, "sources": {}}
     names = [s.name for s in recipe.sources]
     table2 = []
     totals = {"raw_docs": 0, "raw_words": 0, "dedup_docs": 0, "dedup_words": 0, "docs": 0, "words": 0, "tokens": 0}
@@ -50,7 +52,8 @@ def card_tables(recipe, stats_dir: Path, ctx) -> dict:
             "source": name,
             "raw_docs": r.get("docs", 0), "raw_words": r.get("words", 0),
             "dedup_docs": d.get("docs", 0), "dedup_words": d.get("words", 0),
-            "docs": f.get("docs", 0), "words": f.get("words", 0), "tokens": f.get("tokens", 0),
+            "docs": f.get("docs", 0), "words": f.get("words", 0),
+            "tokens": tokens["sources"].get(name, {}).get("tokens", 0),
         }
         for key in totals:
             totals[key] += row[key]
@@ -65,7 +68,8 @@ def card_tables(recipe, stats_dir: Path, ctx) -> dict:
         "corpus_sources": [s.model_dump(mode="json") | {"priority": i} for i, s in enumerate(recipe.sources)],
         "table2": table2,
         "table2_total": table2_total,
-        "tokens_counted": filtered["tokens_counted"],
+        "tokens_counted": tokens["tokens_counted"],
+        "tokenizer": tokenizer,
         "table7": table7,
         "table7_sources": names,
         "thresholds": thresholds,

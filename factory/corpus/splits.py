@@ -17,6 +17,8 @@ import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from factory.corpus.files import finished_npy, save_npy_atomic, write_text_atomic
+
 KEY = np.dtype([("prio", "<u4"), ("hash", "<u8")])
 
 
@@ -51,11 +53,7 @@ class SplitKeys(PipelineStep):
         for doc in data:
             keys.append((doc.metadata["priority"], split_hash(self.seed, doc)))
             yield doc
-        path = self.folder / f"{rank:05d}.npy"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, np.array(keys, dtype=KEY))
-        tmp.replace(path)
+        save_npy_atomic(self.folder / f"{rank:05d}.npy", np.array(keys, dtype=KEY))
 
 
 class SplitPlan(PipelineStep):
@@ -71,7 +69,7 @@ class SplitPlan(PipelineStep):
         self.validation, self.test = validation, test
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        files = sorted(p for p in self.keys_folder.glob("*.npy") if not p.name.endswith(".tmp.npy"))
+        files = finished_npy(self.keys_folder)
         keys = np.concatenate([np.load(p) for p in files]) if files else np.zeros(0, dtype=KEY)
         plan = {}
         for prio in np.unique(keys["prio"]):
@@ -80,8 +78,7 @@ class SplitPlan(PipelineStep):
             # a document is in test when its hash < test_below, else validation when < validation_below
             cut = lambda k: int(hashes[k]) if k < len(hashes) else 1 << 64  # noqa: E731
             plan[str(int(prio))] = {"docs": len(hashes), "test_below": cut(n_test), "validation_below": cut(n_test + n_val)}
-        self.plan_path.parent.mkdir(parents=True, exist_ok=True)
-        self.plan_path.write_text(json.dumps(plan, sort_keys=True))
+        write_text_atomic(self.plan_path, json.dumps(plan, sort_keys=True))
         return
         yield
 

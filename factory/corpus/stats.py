@@ -14,6 +14,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from factory.corpus.features import features_of
+from factory.corpus.files import write_text_atomic
+from factory.corpus.tokens import load_counter
 
 # document length in words: log-spaced bins from 1 to 10^6; mean word length: 0.5-wide bins up to 20
 LENGTH_BINS = sorted({round(10 ** (i / 10)) for i in range(0, 61)})
@@ -32,7 +34,7 @@ def _empty_source() -> dict:
 
 
 class CorpusStats(PipelineStep):
-    """Counts documents, words (and tokens, with a local tokenizer) per source; flags every filter rule.
+    """Counts documents, words (and tokens, with a local tokenizer: see `factory.corpus.tokens`) per source; flags every filter rule.
 
     `filters`: datatrove filters with `failures(doc)`; every failing rule is counted (Table 7:
     the same document may be flagged by several filters). Nothing is dropped here.
@@ -48,15 +50,8 @@ class CorpusStats(PipelineStep):
         self.filters = filters or []
         self.tokenizer_path = tokenizer
 
-    def _tokenizer(self):
-        if not self.tokenizer_path:
-            return None
-        from tokenizers import Tokenizer
-
-        return Tokenizer.from_file(self.tokenizer_path)
-
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        tokenizer = self._tokenizer()
+        tokenizer = load_counter(self.tokenizer_path) if self.tokenizer_path else None
         table: dict[str, dict] = {}
         for doc in data:
             with self.track_time():
@@ -66,18 +61,15 @@ class CorpusStats(PipelineStep):
                 entry["docs"] += 1
                 entry["words"] += feats.words
                 if tokenizer is not None:
-                    entry["tokens"] += len(tokenizer.encode(doc.text, add_special_tokens=False).ids)
+                    entry["tokens"] += tokenizer(doc.text)
                 entry["length_hist"][_bin(max(feats.words, 1), LENGTH_BINS)] += 1
                 entry["wordlen_hist"][_bin(feats.mean_word_length, WORDLEN_BINS)] += 1
                 for filt in self.filters:
                     for reason in filt.failures(doc):
                         entry["flags"][reason] = entry["flags"].get(reason, 0) + 1
             yield doc
-        path = self.folder / self.label / f"{rank:05d}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"tokens_counted": tokenizer is not None, "sources": table}, sort_keys=True))
-        tmp.replace(path)
+        payload = {"tokens_counted": tokenizer is not None, "sources": table}
+        write_text_atomic(self.folder / self.label / f"{rank:05d}.json", json.dumps(payload, sort_keys=True))
 
 
 def merge_stats(folder: Path, label: str) -> dict:

@@ -109,3 +109,19 @@ def test_reader_quarantines_bad_input(tmp_path):
 @pytest.mark.parametrize("n, expected", [(100, (1, 1)), (10_000, (100, 100)), (3, (1, 1)), (2, (0, 0))])
 def test_split_sizes(n, expected):
     assert split_sizes(n, 0.01, 0.01) == expected
+
+
+def test_half_written_side_files_of_a_killed_task_are_ignored(tmp_path):
+    rng = random.Random(4)
+    a = make_text(rng)
+    docs = [mk("wiki-a", a, 0, 0), mk("web-a", a, 1, 0)]
+    result, _ = run_dedup(tmp_path, [docs[:1], docs[1:]])
+    index = tmp_path / "index"
+    before = (index / "removals" / "00001.json").read_text()
+    # what a task SIGKILLed inside np.save leaves behind: a truncated temporary file
+    for folder in ("pairs", "para", "kind001"):
+        (index / folder / "00007.tmp.npy").write_bytes(b"\x93NUMPY truncated")
+    list(DedupBuckets(str(index), 34, 0.5, []).run(None, 1, 2))
+    list(DedupClusters(str(index), ["wiki", "web", "hplt"]).run(None, 0, 1))
+    assert (index / "removals" / "00001.json").read_text() == before
+    assert result["web-a"] == (False, "dedup_exact")
