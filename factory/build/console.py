@@ -11,7 +11,7 @@ from datatrove.utils.logging import logger
 
 from factory.settings import debug
 
-_PROGRESS = ("tasks completed", "Skipping")
+_PROGRESS = ("tasks completed", "Skipping", "progress:")
 
 
 def _keep(record) -> bool:

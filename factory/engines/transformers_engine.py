@@ -42,6 +42,9 @@ class TransformersEngine(Engine):
             self.model_id, self.model_revision = spec.model, spec.revision
         self.device = _pick_device(torch, spec.device)
         dtype = "auto" if spec.dtype == "auto" else getattr(torch, _DTYPES[spec.dtype])
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one bar per task per stage drowns the build's own progress lines
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
             self.model = AutoModelForCausalLM.from_pretrained(path, revision=revision, dtype=dtype)

@@ -18,6 +18,7 @@ from datatrove.utils.batching import batched
 
 from factory.build.seeds import derive_seed
 from factory.engines.spec import EngineSpec
+from factory.build.progress import TaskProgress
 from factory.magpie.checkpoints import ChunkCheckpoints
 from factory.magpie.conversation import add_turn, conversation
 from factory.magpie.recipe import Sampling
@@ -135,8 +136,10 @@ class InstructionGenerator(_GenerationStep):
             yield from data
         bounds = chunk_bounds(self.n_instructions, self.checkpoint_every)
         checkpoints = ChunkCheckpoints(self.checkpoint_dir, rank)
+        mine = rank_chunks(len(bounds), rank, world_size)
+        progress = TaskProgress("instruction chunks", rank, total=len(mine))
         try:
-            for k in rank_chunks(len(bounds), rank, world_size):
+            for k in mine:
                 records = checkpoints.load(k)
                 if records is None:
                     records = self._generate_chunk(k, *bounds[k])
@@ -144,6 +147,7 @@ class InstructionGenerator(_GenerationStep):
                     self.stat_update("chunks_generated")
                 else:
                     self.stat_update("chunks_resumed")
+                progress.advance()
                 for record in records:
                     yield self._document(record)
         finally:
@@ -185,6 +189,7 @@ class ResponseGenerator(_GenerationStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         checkpoints = ChunkCheckpoints(self.checkpoint_dir, rank)
+        progress = TaskProgress("conversations answered", rank)
         try:
             for k, batch in enumerate(batched(data, self.checkpoint_every)):
                 records = checkpoints.load(k)
@@ -195,6 +200,7 @@ class ResponseGenerator(_GenerationStep):
                     self.stat_update("chunks_generated")
                 else:
                     self.stat_update("chunks_resumed")
+                progress.advance(len(batch))
                 for doc, record in zip(batch, records):
                     for role, text, facts in record["turns"]:
                         add_turn(doc, role, text, facts)
