@@ -136,13 +136,13 @@ def list_datasets(
 
 
 def _register_kind_commands() -> None:
-    try:
-        from factory.preferences.cli import register
-    except ModuleNotFoundError as error:
-        if not (error.name or "").startswith("factory.preferences"):
-            raise
-        return
-    register(app)
+    from factory.evaluate.cli import register as register_eval
+    from factory.preferences.cli import register as register_leaderboard
+    from factory.train.cli import register as register_train
+
+    register_leaderboard(app)
+    register_train(app)
+    register_eval(app)
 
 
 _register_kind_commands()

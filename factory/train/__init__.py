@@ -1,0 +1,1 @@
+"""Thin train wrapper: a train spec -> an axolotl config whose datasets are pinned to commit shas."""
