@@ -1,0 +1,46 @@
+"""Every shipped recipe's stages survive the serialization that Slurm and Ray executors apply.
+
+datatrove's SlurmPipelineExecutor writes the executor with dill to `executor.pik` and each array
+task loads it; Ray ships the pipeline the same way. A stage holding an open model, a lock or a
+lambda would only fail there, on a cluster, so it is checked here on the planned stages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dill
+import pytest
+
+from factory import kinds
+from factory.build.context import BuildContext
+from factory.engines.executors import make_executor
+from factory.recipe_base import ExecutorSpec
+from factory.recipes import load_recipe
+
+REPO = Path(__file__).resolve().parent.parent
+RECIPES = {
+    "corpus_eu.yaml": [],
+    "magpie_eu.yaml": [],
+    "magpie_en.yaml": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES) + ["preferences_ebaluatoia.yaml"])
+def test_planned_stages_pickle_with_dill(name, tmp_path, monkeypatch):
+    overrides = RECIPES.get(name, [])
+    if name.startswith("preferences"):
+        logs = tmp_path / "arena"
+        logs.mkdir()
+        (logs / "history_1.json").write_text("{}")
+        monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", "a-test-salt-of-enough-length")
+        overrides = [f"inputs.0.path={logs}"]
+    recipe = load_recipe(REPO / "recipes" / name, overrides)
+    ctx = BuildContext.create(recipe, workdir=tmp_path / "work")
+    stages = kinds.get(recipe.kind_name).plan().stages(recipe, ctx)
+    assert stages
+    spec = ExecutorSpec(type="slurm", tasks=4, options={"time": "01:00:00", "partition": "cpu"})
+    for stage in stages:
+        executor = make_executor(spec, stage.pipeline, logging_dir=tmp_path / "logs" / stage.name, tasks=stage.tasks)
+        restored = dill.loads(dill.dumps(executor))
+        assert [type(step).__name__ for step in restored.pipeline] == [type(step).__name__ for step in stage.pipeline]
