@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
+from factory.preferences.arena_reference import logistic_ratings
 from factory.preferences.leaderboard import compute_leaderboard
 from factory.preferences.synthetic import synthetic_battles
 
@@ -37,20 +36,8 @@ def baseline_fit(df: pd.DataFrame, models: list[str]) -> pd.Series:
     b_win = table(df[df["winner"] == "model_b"])
     tie = table(df[df["winner"].isin(TIES)])
     points = 2 * a_win + 2 * b_win.T + tie + tie.T  # doubled, so ties count one each side
-    m = len(models)
-    x, y, w = [], [], []
-    for i in range(m):
-        for j in range(m):
-            if i == j:
-                continue
-            row = np.zeros(m)
-            row[i], row[j] = math.log(10), -math.log(10)
-            x += [row, row]
-            y += [1.0, 0.0]
-            w += [points.iat[i, j], points.iat[j, i]]
-    model = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-6)
-    model.fit(np.array(x), np.array(y), sample_weight=np.array(w, dtype=float))
-    return pd.Series(400 * model.coef_[0] + 1000, index=models)
+    # the arena code's settings (FastChat: tol 1e-6, default max_iter), looser than the test's reference
+    return pd.Series(logistic_ratings(points.to_numpy(), tol=1e-6, max_iter=100), index=models)
 
 
 def baseline_bootstrap(df: pd.DataFrame, models: list[str], rounds: int, seed: int) -> pd.DataFrame:

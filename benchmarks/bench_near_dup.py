@@ -4,7 +4,8 @@
 
 Originals are real Basque documents (FLORES-200 and NTREX-128, CC BY-SA, ../shared/data); each
 planted copy substitutes, deletes or inserts 5-10% of the words. The four dedup steps run as a
-2-task build would. Baseline, side by side: exact-text dedup alone (what the near step adds).
+2-task build would, with the dedup settings and seed of the shipped `recipes/corpus_eu.yaml`.
+Baseline, side by side: exact-text dedup alone (what the near step adds).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 from datatrove.data import Document
 
 from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, exact_key, minhasher_for
+from factory.recipes import load_recipe
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "corpus_eu.yaml"
 
 
 def originals() -> list[str]:
@@ -49,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=150)
     args = parser.parse_args()
+    recipe = load_recipe(RECIPE)
+    spec = recipe.dedup
     rng = random.Random(0)
     base = originals()
     docs = [Document(text=t, id=f"o{i}", metadata={"key": [0, 0, i], "url": None}) for i, t in enumerate(base)]
@@ -57,14 +62,14 @@ def main() -> None:
     planted = {f"n{i}" for i in chosen}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        hasher = minhasher_for(1234, 2, 32, 4)
+        hasher = minhasher_for(recipe.seed, spec.ngram, spec.bands, spec.rows)
         shards = [docs[0::2], docs[1::2]]
         for rank, part in enumerate(shards):
             for d in part:
                 d.metadata["shard"] = rank
             list(DedupSignatures(tmp, hasher).run(iter(part), rank, 2))
         for rank in range(2):
-            list(DedupBuckets(tmp, 34, 0.5, []).run(None, rank, 2))
+            list(DedupBuckets(tmp, 2 + spec.bands, spec.threshold, []).run(None, rank, 2))
         list(DedupClusters(tmp, ["original", "copies"]).run(None, 0, 1))
         f = DedupFilter(tmp)
         removed = {d.id for d in docs if f.filter(d) is not True}
@@ -78,7 +83,7 @@ def main() -> None:
         seen.add(k)
     tp = len(removed & planted)
     print(f"documents: {len(docs)} ({len(base)} originals, {len(planted)} planted near-duplicates, 5-10% words edited)")
-    print(f"MinHash-LSH (word 2-grams, 32x4, Jaccard >= 0.5): recall {tp / len(planted):.3f}, precision {tp / max(len(removed), 1):.3f}")
+    print(f"MinHash-LSH (word {spec.ngram}-grams, {spec.bands}x{spec.rows}, Jaccard >= {spec.threshold}): recall {tp / len(planted):.3f}, precision {tp / max(len(removed), 1):.3f}")
     print(f"baseline exact-text dedup: recall {len(exact_removed & planted) / len(planted):.3f}")
     print(f"throughput (4 dedup steps, one process): {len(docs) / elapsed:,.0f} docs/s")
 

@@ -92,8 +92,6 @@ def explain(kind: Annotated[str, typer.Argument(help="A kind (corpus, magpie, pr
 
 
 def _describe(model, prefix: str = "") -> list[str]:
-    from pydantic import BaseModel
-
     from factory.recipes import _first_model
 
     lines = []
@@ -106,7 +104,7 @@ def _describe(model, prefix: str = "") -> list[str]:
         else:
             default = f"default {field.get_default(call_default_factory=True)!r}"
         lines.append(f"{prefix}{name}: {field.description or ''} ({default})")
-        if nested is not None and issubclass(nested, BaseModel):
+        if nested is not None:  # a section: list its fields too
             lines.extend(_describe(nested, prefix=f"{prefix}{name}."))
     return lines
 

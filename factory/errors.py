@@ -24,6 +24,10 @@ class RecipeError(FactoryError, ValueError):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
 
+    def __reduce__(self):
+        # rebuilt from `problems` when it crosses a process boundary (datatrove worker -> build)
+        return type(self), (self.problems,)
+
 
 # INPUT ERRORS
 
@@ -58,10 +62,16 @@ class MissingDependency(FactoryError, ImportError):
     """An optional dependency (an engine, a scorer) is not installed."""
 
     def __init__(self, module: str, package: str, used_by: str):
+        self.module, self.package, self.used_by = module, package, used_by
         super().__init__(
             f"{used_by} needs the Python module `{module}`, which is not installed: "
             f"pip install {package}"
         )
+
+    def __reduce__(self):
+        # pickle's default rebuilds from the message alone, which this __init__ cannot take: a
+        # worker task raising it would leave the multiprocessing pool waiting forever
+        return type(self), (self.module, self.package, self.used_by)
 
 
 class EngineError(FactoryError):

@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
-from factory.errors import RepoNotFound
+from factory import settings
 from factory.refs import DatasetRef
 from factory.store.base import Store
 
@@ -34,17 +33,13 @@ def store_for(repo_id: str, backend: Backend | None = None) -> Store:
     if backend is not None:
         return open_store(backend)
     local = open_store("local")
-    if local.exists(repo_id) or not hub_configured():
-        # without a configured Hub, say what the local store has instead of trying the network
-        if not local.exists(repo_id):
-            local.resolve(repo_id)  # raises RepoNotFound listing the local datasets
+    if local.exists(repo_id):
         return local
-    return open_store("hub")
-
-
-def hub_configured() -> bool:
-    """A Hub is used for reads only when one is configured (HF_ENDPOINT or HF_TOKEN set)."""
-    return bool(os.environ.get("HF_ENDPOINT") or os.environ.get("HF_TOKEN"))
+    if settings.hub_configured():
+        return open_store("hub")
+    # no Hub configured: say what the local store has instead of trying the network
+    local.resolve(repo_id)  # raises RepoNotFound listing the local datasets
+    return local
 
 
 def _split_ref(repo_id: str, revision: str | None) -> tuple[str, str | None]:

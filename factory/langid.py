@@ -114,8 +114,8 @@ def _segments(text: str) -> list[str]:
         if len(buffer) >= _MIN_SEGMENT_CHARS:
             merged.append(buffer)
             buffer = ""
-    if buffer:
-        if merged and len(buffer) < _MIN_SEGMENT_CHARS:
+    if buffer:  # a short tail (the loop flushed any long one) joins the last segment
+        if merged:
             merged[-1] = f"{merged[-1]} {buffer}"
         else:
             merged.append(buffer)

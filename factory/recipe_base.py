@@ -89,6 +89,10 @@ class OutputSpec(StrictModel):
         return value
 
 
+# Card header keys the build writes itself (from the fields of `CardSpec` or from the data)
+CARD_BUILT_KEYS = frozenset({"license", "language", "task_categories", "pretty_name", "size_categories", "configs", "tags"})
+
+
 class CardSpec(StrictModel):
     """The dataset card: template and Hub metadata."""
 
@@ -99,6 +103,17 @@ class CardSpec(StrictModel):
     pretty_name: str | None = Field(None, description="Human name shown on the card.")
     extra: dict[str, Any] = Field(default_factory=dict, description="Extra YAML metadata for the card header.")
     sample_rows: int = Field(3, ge=0, description="How many rows the card shows as a sample.")
+
+    @field_validator("extra")
+    @classmethod
+    def _no_built_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        clash = sorted(CARD_BUILT_KEYS & set(value))
+        if clash:
+            raise ValueError(
+                f"{', '.join(clash)} cannot be set in extra: use card.license, card.language, "
+                "card.task_categories and card.pretty_name (configs, size_categories and tags are written by the build)"
+            )
+        return value
 
 
 class RecipeBase(StrictModel):

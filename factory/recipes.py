@@ -1,6 +1,6 @@
 """Load, override, validate and hash recipes.
 
-`Recipe` is the discriminated union of every kind's recipe model (on `kind`). Every
+A recipe is validated by the model of the kind its `kind` field names (`factory.kinds`). Every
 problem in a recipe becomes one line: `file: dotted.field: what is wrong (what is allowed)`.
 """
 
@@ -11,22 +11,14 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from factory import kinds
 from factory.errors import RecipeError
 from factory.recipe_base import RecipeBase
-
-
-def recipe_adapter() -> TypeAdapter:
-    models = [kind.recipe_model() for kind in kinds.available().values()]
-    if len(models) == 1:
-        return TypeAdapter(models[0])
-    union = Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
-    return TypeAdapter(union)
 
 
 # --- overrides -------------------------------------------------------------
@@ -99,10 +91,11 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
 # --- loading ------------------------------------------------------------------
 
 
-def read_recipe_data(path: Path) -> dict:
+def read_yaml_mapping(path: Path, what: str, shape: str = "") -> dict:
+    """A YAML file that must hold a mapping (a recipe, a train or eval spec); one line per problem."""
     origin = str(path)
     if not path.is_file():
-        raise RecipeError(f"{origin}: recipe file not found")
+        raise RecipeError(f"{origin}: {what} file not found")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -113,8 +106,12 @@ def read_recipe_data(path: Path) -> dict:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise RecipeError(f"{origin}: unreadable YAML at {where}: {problem}") from None
     if not isinstance(data, dict):
-        raise RecipeError(f"{origin}: a recipe must be a YAML mapping with a `kind` field, got {type(data).__name__}")
+        raise RecipeError(f"{origin}: a {what} must be a YAML mapping{shape}, got {type(data).__name__}")
     return data
+
+
+def read_recipe_data(path: Path) -> dict:
+    return read_yaml_mapping(path, "recipe", " with a `kind` field")
 
 
 def validate_recipe_data(data: dict, origin: str) -> RecipeBase:

@@ -31,6 +31,11 @@ def hf_token() -> str | None:
     return os.environ.get("HF_TOKEN") or None
 
 
+def hub_configured() -> bool:
+    """A Hub is read from only when one is configured (HF_ENDPOINT or HF_TOKEN set)."""
+    return bool(os.environ.get("HF_ENDPOINT") or hf_token())
+
+
 def progress_enabled() -> bool:
     return not _is_true(os.environ.get("FACTORY_NO_PROGRESS"))
 

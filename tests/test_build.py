@@ -11,16 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.helpers import cli_env, write_echo_inputs, write_echo_recipe
+from support.helpers import cli_env, run_cli, write_echo_inputs, write_echo_recipe
 
 import factory.hub
 from factory.store.git import GitStore
 
 FACTORY = [sys.executable, "-m", "factory.cli"]
-
-
-def run_cli(*args: str, home: Path, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([*FACTORY, *args], capture_output=True, text=True, env=cli_env(FACTORY_HOME=str(home), **env), timeout=300)
 
 
 def content_hash(stdout: str) -> str:

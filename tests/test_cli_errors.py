@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
-from support.helpers import cli_env, write_echo_inputs, write_echo_recipe
-
-
-def run(*args, home):
-    return subprocess.run([sys.executable, "-m", "factory.cli", *args], capture_output=True, text=True,
-                          env=cli_env(FACTORY_HOME=str(home)), timeout=120)
+from support.helpers import one_error_line, write_echo_inputs, write_echo_recipe
+from support.helpers import run_cli as run
 
 
 def assert_one_line_error(done, *fragments):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    assert lines[0].startswith("error: ")
+    line = one_error_line(done)
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in line
 
 
 def test_unknown_kind(tmp_path, factory_home):
@@ -57,7 +45,6 @@ def test_unknown_dataset_input_and_revision(tmp_path, factory_home):
 
 
 def test_hub_publish_without_token(tmp_path, factory_home):
-    pytest.importorskip("factory.store.hub")
     write_echo_inputs(tmp_path / "in")
     recipe = write_echo_recipe(tmp_path / "r.yaml", "in")
     done = run("build", str(recipe), "--set", "output.backend=hub", home=factory_home)
@@ -83,3 +70,14 @@ def test_validate_ok(tmp_path, factory_home):
     recipe = write_echo_recipe(tmp_path / "r.yaml", "in")
     done = run("validate", str(recipe), home=factory_home)
     assert done.returncode == 0 and "ok (echo recipe, hash" in done.stdout
+
+
+def test_explain_lists_every_field_with_its_description(tmp_path, factory_home):
+    done = run("explain", "echo", home=factory_home)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "executor: How stages are run. (section)" in lines
+    assert "executor.tasks: Number of tasks (shards) a splittable stage is cut into. (default 2)" in lines
+    assert "echo.test_fraction: Share of rows in the test split. (default 0.25)" in lines
+    assert "output.repo_id: Dataset repository, `org/name`. (required)" in lines
+    assert_one_line_error(run("explain", "ech", home=factory_home), "explain: unknown kind 'ech'")

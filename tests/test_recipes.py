@@ -61,6 +61,7 @@ def test_hash_ignores_execution_settings_but_not_data_settings(recipe_file):
         ({"inputs": [{"dataset": "org/name"}]}, "inputs.0.dataset: dataset input 'org/name' needs a revision"),
         ({"inputs": [{"path": "a", "dataset": "o/n@v1"}]}, "inputs.0: give exactly one of path, dataset or recipe"),
         ({"name": None}, "name: Input should be a valid string"),
+        ({"card": {"extra": {"license": "mit", "tags": ["x"]}}}, "card.extra: license, tags cannot be set in extra"),
     ],
 )
 def test_bad_recipe_gives_one_line_with_field_path(tmp_path, recipe_file, patch, expected):

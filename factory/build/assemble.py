@@ -75,8 +75,8 @@ def assemble(rows_dir: Path, out_dir: Path, *, shard_size: int, sample_rows: int
         shutil.rmtree(out_dir)
     result = AssembledDataset()
     digest = hashlib.sha256()
-    configs = sorted(p.name for p in rows_dir.iterdir() if p.is_dir()) if rows_dir.is_dir() else []
-    for config in sorted(configs, key=lambda c: (c != "default", c)):
+    configs = [p.name for p in rows_dir.iterdir() if p.is_dir()] if rows_dir.is_dir() else []
+    for config in sorted(configs, key=lambda c: (c != "default", c)):  # default first
         split_dirs = sorted((p for p in (rows_dir / config).iterdir() if p.is_dir()), key=lambda p: _split_key(p.name))
         for split_dir in split_dirs:
             split = split_dir.name

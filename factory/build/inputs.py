@@ -60,11 +60,13 @@ def _dataset_files(folder: Path, spec: InputSpec) -> list[Path]:
     return files
 
 
-def _resolve_dataset(recipe: RecipeBase, index: int, spec: InputSpec, text: str) -> tuple[list[Path], str]:
+def _resolve_dataset(
+    recipe: RecipeBase, index: int, spec: InputSpec, text: str, backend: str | None = None
+) -> tuple[list[Path], str]:
     from factory.hub import store_for
 
     ref = DatasetRef.parse(text)
-    store = store_for(ref.repo_id)
+    store = store_for(ref.repo_id, backend)  # type: ignore[arg-type]
     sha = store.resolve(ref.repo_id, ref.revision)
     files = _dataset_files(store.snapshot(ref.repo_id, sha), spec)
     if not files:
@@ -90,8 +92,8 @@ def resolve_input(recipe: RecipeBase, index: int, spec: InputSpec) -> ResolvedIn
     except RecipeError as error:
         raise InputError(f"{_origin(recipe)}: inputs.{index}.recipe: {error.problems[0]}") from None
     text = f"{other.output.repo_id}@{other.output.tag or other.output.branch}"
-    try:
-        files, sha = _resolve_dataset(recipe, index, spec, text)
+    try:  # in the store that recipe publishes to, not whichever store happens to hold the name
+        files, sha = _resolve_dataset(recipe, index, spec, text, other.output.backend)
     except LookupError:
         raise InputError(
             f"{_origin(recipe)}: inputs.{index}.recipe: {spec.recipe} has not been published yet ({text}); "

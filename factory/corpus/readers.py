@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -61,10 +62,7 @@ class SourceReader(PipelineStep):
         if data:
             yield from data
         mine = [f for f in self.files if f.file_index % world_size == rank]
-        writer = self.quarantine_writer
-        if writer is not None:
-            writer.__enter__()
-        try:
+        with self.quarantine_writer or nullcontext() as writer:
             for item in mine:
                 for doc_or_reason in self._records(item):
                     if isinstance(doc_or_reason, Document):
@@ -78,9 +76,6 @@ class SourceReader(PipelineStep):
                                 Document(text=raw, id=where, metadata={"source": item.source, "quarantine_reason": reason}),
                                 rank,
                             )
-        finally:
-            if writer is not None:
-                writer.__exit__(None, None, None)
 
     # -- per format ------------------------------------------------------------------
 

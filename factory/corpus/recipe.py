@@ -165,8 +165,3 @@ class CorpusRecipe(RecipeBase):
             raise ValueError("inputs: a corpus recipe lists its inputs under `sources`; leave `inputs` out")
         self.inputs = derived
         return self
-
-    def thresholds(self, source: str) -> FilterThresholds:
-        """The filter thresholds of one source: recipe defaults with its overrides."""
-        spec = next(s for s in self.sources if s.name == source)
-        return self.filters.model_copy(update=spec.filters)

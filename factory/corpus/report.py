@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from factory.build.stats import merge_stage_stats
 from factory.corpus.stats import LENGTH_BINS, WORDLEN_BINS, human, merge_stats, percent
 
 # Table 7's rows, in the paper's order: (label, reason)
@@ -26,15 +26,9 @@ TABLE7_RULES = [
 
 
 def _quarantine(ctx) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    folder = ctx.stage_logs("read") / "stats"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        for step in json.loads(path.read_text()):
-            for key, value in step.get("stats", {}).items():
-                if key.startswith("dropped_input_"):
-                    n = value.get("total", 0) if isinstance(value, dict) else value
-                    counts[key.removeprefix("dropped_")] = counts.get(key.removeprefix("dropped_"), 0) + int(n)
-    return counts
+    """The read stage's `input_*` drops, as the runner merged them for the build statistics."""
+    dropped = merge_stage_stats("read", ctx.stage_logs("read"), ctx.recipe.executor.tasks).dropped
+    return {reason: n for reason, n in sorted(dropped.items()) if reason.startswith("input_")}
 
 
 def card_tables(recipe, stats_dir: Path, ctx, tokens_label: str | None = None, tokenizer: str | None = None) -> dict:

@@ -8,6 +8,7 @@ card's plots need no document in memory.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from pathlib import Path
 
 from datatrove.data import DocumentsPipeline
@@ -23,10 +24,8 @@ WORDLEN_BINS = [i / 2 for i in range(0, 41)]
 
 
 def _bin(value: float, edges: list[float]) -> int:
-    for i in range(len(edges) - 1, -1, -1):
-        if value >= edges[i]:
-            return i
-    return 0
+    """Index of the last edge <= value (0 below the first edge)."""
+    return max(bisect_right(edges, value) - 1, 0)
 
 
 def _empty_source() -> dict:
@@ -103,12 +102,4 @@ def human(n: float) -> str:
 
 def percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.2f}" if whole else "0.00"
-
-
-def log_bin_edges() -> list[float]:
-    return LENGTH_BINS + [round(10 ** 6.1)]
-
-
-def wordlen_bin_edges() -> list[float]:
-    return WORDLEN_BINS + [20.5]
 

@@ -17,7 +17,6 @@ from factory.engines.base import Engine, Prompt, cut_at_stop
 from factory.engines.spec import DEMO_MODEL, Completion, EngineSpec, SamplingParams
 from factory.errors import EngineError, MissingDependency
 
-_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 _WIDTH_BUCKET = 64  # GPU: prompt widths are padded up to a multiple of this (fewer recompiles)
 
 
@@ -41,7 +40,7 @@ class TransformersEngine(Engine):
             path, revision = spec.model, spec.revision
             self.model_id, self.model_revision = spec.model, spec.revision
         self.device = _pick_device(torch, spec.device)
-        dtype = "auto" if spec.dtype == "auto" else getattr(torch, _DTYPES[spec.dtype])
+        dtype = "auto" if spec.dtype == "auto" else getattr(torch, spec.dtype)  # the spec's names are torch's
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # one bar per task per stage drowns the build's own progress lines

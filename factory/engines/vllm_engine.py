@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factory.engines.base import Engine, Prompt, prompt_seed
-from factory.engines.spec import DEMO_MODEL, Completion, EngineSpec, SamplingParams
-from factory.errors import EngineError, MissingDependency
+from factory.engines.spec import Completion, EngineSpec, SamplingParams
+from factory.errors import MissingDependency
 
 EXTRA = "'latxa-factory[vllm]'"
 
@@ -28,9 +28,7 @@ class VllmEngine(Engine):
     """`vllm.LLM(model, revision, tensor_parallel_size, enable_prefix_caching, ...)`, one `generate` per call."""
 
     def __init__(self, spec: EngineSpec):
-        if spec.model == DEMO_MODEL:
-            raise EngineError(f"engine.model {DEMO_MODEL!r} runs on engine.type transformers only")
-        vllm = import_vllm()
+        vllm = import_vllm()  # (EngineSpec already refuses the demo model here)
         self.spec = spec
         self._vllm = vllm
         options = {} if spec.max_model_len is None else {"max_model_len": spec.max_model_len}

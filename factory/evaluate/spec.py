@@ -85,6 +85,11 @@ class DatasetTask(StrictModel):
         return self
 
 
+def suite_task_names(tasks: list[str | DatasetTask]) -> list[str]:
+    """The lm-eval name of every task of a suite, in order."""
+    return [t if isinstance(t, str) else t.task for t in tasks]
+
+
 # A task is a name or a mapping; the discriminator keeps pydantic from reporting both union arms.
 # Tags hold "[" so that factory.recipes' error formatter leaves them out of the field path.
 SuiteTask = Annotated[
@@ -124,10 +129,10 @@ class EvalSpec(StrictModel):
     @field_validator("tasks")
     @classmethod
     def _task_names(cls, tasks: list[str | DatasetTask]) -> list[str | DatasetTask]:
-        names = [t if isinstance(t, str) else t.task for t in tasks]
-        for name in names:
-            if isinstance(name, str):
-                _task_name(name)
+        for task in tasks:
+            if isinstance(task, str):  # a DatasetTask checked its own name
+                _task_name(task)
+        names = suite_task_names(tasks)
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"task names must be unique (repeated: {', '.join(duplicates)})")
@@ -135,7 +140,7 @@ class EvalSpec(StrictModel):
 
     @model_validator(mode="after")
     def _suite_name_free(self) -> EvalSpec:
-        if any((t if isinstance(t, str) else t.task) == self.name for t in self.tasks):
+        if self.name in suite_task_names(self.tasks):
             raise ValueError(f"the suite name {self.name!r} is also a task name: rename one (lm-eval needs them distinct)")
         return self
 

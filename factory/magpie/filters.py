@@ -17,7 +17,9 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from factory.langid import language_fraction
 from factory.magpie.conversation import ROLES, conversation, tags, turns
+from factory.magpie.embeddings import make_embedder
 
 # Chat markup of the families in templates.py; any of it left in a turn means the model wrote
 # template syntax as text (or a stop token was decoded), so the turn is unusable.
@@ -138,6 +140,11 @@ class TruncationFilter(BaseFilter):
         return True
 
 
+def not_language_reason(language: str) -> str:
+    """The language filter's drop reason: `magpie_not_basque` for `eu`, `magpie_not_<language>` otherwise."""
+    return "magpie_not_basque" if language == "eu" else f"magpie_not_{language}"
+
+
 class LanguageFilter(_TurnFilter):
     """Every turn of `roles` must be mostly in `language` (offline language ID, `factory.langid`).
 
@@ -159,11 +166,9 @@ class LanguageFilter(_TurnFilter):
         self.language = language
         self.method = method
         self.min_fraction = min_fraction
-        self.reason = "magpie_not_basque" if language == "eu" else f"magpie_not_{language}"
+        self.reason = not_language_reason(language)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        from factory.langid import language_fraction
-
         lowest = min((language_fraction(m["content"], self.language, self.method) for m in turns(doc, self.roles)), default=1.0)
         tags(doc)["language_score"] = round(lowest, 4)
         if lowest < self.min_fraction:
@@ -276,32 +281,30 @@ class NearDuplicateFilter(BaseFilter):
         self.model = model
         self.max_similarity = max_similarity
         self._embedder = None
-        self._kept: list[np.ndarray] = []
+        self._kept: np.ndarray | None = None  # (kept instructions, dim)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
-        from factory.magpie.embeddings import make_embedder
-
         if self._embedder is None:
             self._embedder = make_embedder(self.model)
         with self.track_time("embed"):
             vectors = self._embedder.embed([first_instruction(doc) for doc in batch])
-        kept = np.vstack(self._kept) if self._kept else np.zeros((0, vectors.shape[1]), dtype=vectors.dtype)
-        earlier = kept @ vectors.T if len(kept) else np.zeros((0, len(batch)), dtype=vectors.dtype)
+        if self._kept is None:
+            self._kept = np.zeros((0, vectors.shape[1]), dtype=vectors.dtype)
+        # similarities to every earlier kept instruction and within the batch, in two products
+        earlier = self._kept @ vectors.T
+        within = vectors @ vectors.T
         results: list[bool | tuple[bool, str]] = []
-        new_rows: list[np.ndarray] = []
+        kept_here: list[int] = []
         for i, doc in enumerate(batch):
-            best = float(earlier[:, i].max()) if len(earlier) else -1.0
-            if new_rows:
-                best = max(best, float((np.vstack(new_rows) @ vectors[i]).max()))
+            best = max(float(earlier[:, i].max(initial=-1.0)), float(within[kept_here, i].max(initial=-1.0)))
             tags(doc)["min_neighbor_distance"] = round(1.0 - best, 4) if best > -1.0 else 1.0
             if best >= self.max_similarity:
                 results.append((False, "magpie_near_duplicate"))
             else:
-                new_rows.append(vectors[i])
+                kept_here.append(i)
                 results.append(True)
-        if new_rows:
-            self._kept.append(np.vstack(new_rows))
+        self._kept = np.concatenate([self._kept, vectors[kept_here]])
         return results

@@ -20,6 +20,7 @@ from factory.magpie.filters import (
     RepetitionFilter,
     TemplateLeftoverFilter,
     TruncationFilter,
+    not_language_reason,
 )
 from factory.magpie.recipe import MagpieRecipe
 from factory.magpie.rows import MagpieRowBuilder
@@ -109,6 +110,7 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         "magpie": magpie.model_dump(mode="json"),
         "magpie_template": {"name": template.name, "pre_query": template.pre_query, "stop": list(template.stop), "control": template.control},
         "filters": recipe.filters.model_dump(mode="json"),
+        "language_reason": not_language_reason(magpie.language),
         "lineage_extra": {
             "engine": recipe.engine.type,
             "generator model": recipe.engine.model,

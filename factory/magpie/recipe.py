@@ -10,7 +10,6 @@ from factory.engines.spec import EngineSpec, SamplingParams
 from factory.errors import RecipeError
 from factory.langid import METHODS
 from factory.magpie.templates import (
-    CONTROL_TASKS,
     FAMILIES,
     ResolvedTemplate,
     TemplateSet,

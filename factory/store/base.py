@@ -8,6 +8,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from factory.errors import StoreError
+from factory.refs import DatasetRef, validate_revision
+
 MANIFEST_PATH = ".factory/manifest.json"
 
 FileSource = Path | bytes
@@ -63,6 +66,20 @@ def validate_path_in_repo(path: str) -> str:
     if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or ".git" in parts:
         raise ValueError(f"invalid path in repository: {path!r}")
     return path
+
+
+def validate_publish(repo_id: str, files: dict[str, FileSource], branch: str, tag: str | None) -> None:
+    """Every backend checks a publish's names before it touches anything."""
+    DatasetRef.parse(repo_id)
+    validate_revision(branch)
+    if tag:
+        validate_revision(tag)
+    for path in files:
+        validate_path_in_repo(path)
+
+
+def tag_taken(repo_id: str, tag: str, sha: str) -> StoreError:
+    return StoreError(f"{repo_id}: tag {tag!r} already names commit {sha[:12]}; tags are immutable, choose another tag")
 
 
 class Store(ABC):

@@ -23,7 +23,8 @@ from factory.store.base import (
     RefInfo,
     Revision,
     Store,
-    validate_path_in_repo,
+    tag_taken,
+    validate_publish,
     with_manifest,
 )
 
@@ -98,11 +99,7 @@ class GitStore(Store):
         tag: str | None = None,
         private: bool = False,
     ) -> Revision:
-        validate_revision(branch)
-        if tag:
-            validate_revision(tag)
-        for path in files:
-            validate_path_in_repo(path)
+        validate_publish(repo_id, files, branch, tag)
         self.create_repo(repo_id)
         parent = self._rev_parse(repo_id, f"refs/heads/{branch}")
         base = parent or self._rev_parse(repo_id, "refs/heads/main")
@@ -114,9 +111,7 @@ class GitStore(Store):
         else:
             sha, created = self._commit(repo_id, files, message, base), True
         if existing_tag and existing_tag != sha:
-            raise StoreError(
-                f"{repo_id}: tag {tag!r} already names commit {existing_tag[:12]}; tags are immutable, choose another tag"
-            )
+            raise tag_taken(repo_id, tag, existing_tag)
         if created or parent is None:
             self._git(repo_id, "update-ref", f"refs/heads/{branch}", sha, parent or ZERO_SHA)
         if tag and not existing_tag:

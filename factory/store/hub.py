@@ -34,7 +34,8 @@ from factory.store.base import (
     RefInfo,
     Revision,
     Store,
-    validate_path_in_repo,
+    tag_taken,
+    validate_publish,
     with_manifest,
 )
 
@@ -114,12 +115,7 @@ class HubStore(Store):
         tag: str | None = None,
         private: bool = False,
     ) -> Revision:
-        DatasetRef.parse(repo_id)
-        validate_revision(branch)
-        if tag:
-            validate_revision(tag)
-        for path in files:
-            validate_path_in_repo(path)
+        validate_publish(repo_id, files, branch, tag)
         token = self._write_token(repo_id)
         files = with_manifest(files)
 
@@ -132,9 +128,7 @@ class HubStore(Store):
             existing_tag = tags.get(tag) if tag else None
             # tags are immutable: refuse before anything is written
             if existing_tag and not (same and existing_tag == base):
-                raise StoreError(
-                    f"{repo_id}: tag {tag!r} already names commit {existing_tag[:12]}; tags are immutable, choose another tag"
-                )
+                raise tag_taken(repo_id, tag, existing_tag)
             if parent is None and base is not None:
                 self.api.create_branch(repo_id, branch=branch, revision=base, repo_type=REPO_TYPE, token=token)
             if same:

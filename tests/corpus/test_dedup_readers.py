@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, StampShard, minhasher_for, normalize_url
+from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, minhasher_for, normalize_url
 from factory.corpus.readers import SourceFile, SourceReader
 from factory.corpus.splits import split_sizes
 

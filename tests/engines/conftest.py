@@ -1,20 +1,14 @@
 """One demo model per test session, cached across sessions in the repo's ignored `.factory-home/`.
 
 The first session builds it (about a minute or two on 2 cores); later ones load it in well under
-a second. `FACTORY_DEMO_MODEL_CACHE` points elsewhere if set.
+a second. `FACTORY_DEMO_MODEL_CACHE` points elsewhere if set (tests/conftest.py sets the default).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-from factory.magpie.demo_model import CACHE_ENV
-
-REPO = Path(__file__).resolve().parents[2]
-os.environ.setdefault(CACHE_ENV, str(REPO / ".factory-home" / "models"))
 
 
 @pytest.fixture(scope="session")

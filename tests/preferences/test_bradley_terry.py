@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from factory.preferences import bradley_terry as bt
+from factory.preferences.arena_reference import logistic_ratings
 from factory.preferences.records import score_a
 from factory.preferences.synthetic import synthetic_battles, true_strengths
 
@@ -23,23 +24,7 @@ def cells_of(records, dimension_field="winner"):
 
 def sklearn_reference(cells: bt.Cells) -> np.ndarray:
     """The arena's fit: LogisticRegression without intercept or penalty on a pairwise design."""
-    from sklearn.linear_model import LogisticRegression
-
-    wins = cells.wins()[0]
-    m = cells.n_models
-    rows, labels, weights = [], [], []
-    for i in range(m):
-        for j in range(m):
-            if i == j:
-                continue
-            x = np.zeros(m)
-            x[i], x[j] = math.log(10), -math.log(10)
-            rows += [x, x]
-            labels += [1, 0]
-            weights += [wins[i, j], wins[j, i]]
-    model = LogisticRegression(fit_intercept=False, C=np.inf, tol=1e-8, max_iter=1000)
-    model.fit(np.array(rows), np.array(labels), sample_weight=np.array(weights))
-    return 400 * model.coef_[0] + 1000
+    return logistic_ratings(cells.wins()[0])
 
 
 def test_agrees_with_the_sklearn_reference_within_one_point():

@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent
+REPO = TESTS.parent
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for running `factory` in a subprocess with the test kind available."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), str(TESTS), env.get("PYTHONPATH", "")]))
     env["FACTORY_PLUGINS"] = "support.echo_kind"
     env.update(extra)
     return env
+
+
+def run_cli(*args: str, home: Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    """`factory ARGS` in a subprocess (the real `factory.cli.main`), with its own FACTORY_HOME."""
+    return subprocess.run(
+        [sys.executable, "-m", "factory.cli", *args],
+        capture_output=True, text=True, cwd=cwd, env=cli_env(FACTORY_HOME=str(home), **env), timeout=300,
+    )
+
+
+def one_error_line(done: subprocess.CompletedProcess) -> str:
+    """The single `error: ...` line of a user error (exit 2, no traceback)."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in done.stderr, done.stderr
+    return lines[0]
 
 
 def write_echo_inputs(folder: Path, files: int = 4, rows: int = 25) -> Path:
