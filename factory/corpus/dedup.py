@@ -39,7 +39,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from factory.build.seeds import derive_seed
-from factory.corpus.files import finished_npy, save_npy_atomic, write_text_atomic
+from factory.build.files import finished_npy, save_npy_atomic, write_text_atomic
 
 KIND_URL, KIND_EXACT = 0, 1  # LSH bands are kinds 2 .. 2 + bands - 1
 REASONS = {KIND_URL: "dedup_url", KIND_EXACT: "dedup_exact"}

@@ -17,7 +17,7 @@ import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from factory.corpus.files import finished_npy, save_npy_atomic, write_text_atomic
+from factory.build.files import finished_npy, save_npy_atomic, write_text_atomic
 
 KEY = np.dtype([("prio", "<u4"), ("hash", "<u8")])
 

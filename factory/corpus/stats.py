@@ -15,7 +15,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from factory.corpus.features import features_of
-from factory.corpus.files import write_text_atomic
+from factory.build.files import write_text_atomic
 from factory.corpus.tokens import load_counter
 
 # document length in words: log-spaced bins from 1 to 10^6; mean word length: 0.5-wide bins up to 20

@@ -8,8 +8,9 @@ was in flight, with the same seed and the same prompts, hence the same rows.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from factory.build.files import write_text_atomic
 
 
 class ChunkCheckpoints:
@@ -28,12 +29,5 @@ class ChunkCheckpoints:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
     def save(self, chunk: int, records: list[dict]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path(chunk)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        lines = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)
+        write_text_atomic(self.path(chunk), "".join(lines))

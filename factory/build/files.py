@@ -1,4 +1,4 @@
-"""Atomic writes of the small side files corpus steps leave for later stages.
+"""Atomic writes of the side files stages leave for later stages or for a resumed run.
 
 A task killed mid-write must never leave a half-written file under its final name: the next
 stage (or a resumed run) would read it. Every file is written next to its target, then renamed.
@@ -6,6 +6,7 @@ stage (or a resumed run) would read it. Every file is written next to its target
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,10 @@ _TMP_NPY = ".tmp.npy"
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())  # the rename must not land before the bytes (power loss, node crash)
     tmp.replace(path)
 
 
