@@ -130,6 +130,11 @@ def ensure_demo_model(config: DemoModelConfig | None = None) -> Path:
         if (target / "config.json").exists():
             return target
         started = time.perf_counter()
+        from datatrove.utils.logging import logger as console
+
+        from factory.build.progress import MARKER
+
+        console.info(f"{MARKER} training the tiny demo model once ({config.train_steps} steps; about a minute at the default)")
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".building-") as tmp:
             build_demo_model(config, Path(tmp) / "model")
             # a rename is atomic: readers see no model or a whole one
@@ -221,6 +226,9 @@ def build_demo_model(config: DemoModelConfig, out: Path) -> None:
         top_p=1.0,
     )
     out.mkdir(parents=True)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar would break the build's console lines
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "demo_model.json").write_text(
