@@ -25,7 +25,7 @@ from factory.build.context import BuildContext
 from factory.build.stage import Stage
 from factory.build.stats import StageStats, merge_stage_stats
 from factory.cards import LatxaDatasetCard, card_data
-from factory.engines.executors import make_executor
+from factory.engines.executors import make_executor, wait_for_tasks
 from factory.errors import BuildError
 from factory.hub import open_store
 from factory.recipe_base import RecipeBase
@@ -79,9 +79,7 @@ def run_stage(ctx: BuildContext, stage: Stage, index: int, total: int, log: Log)
     started = time.monotonic()
     if done < tasks:
         executor.run()
-        # Slurm and Ray return once jobs are submitted or finished; wait for every task's marker
-        while executor.get_incomplete_ranks(range(tasks)) and ctx.recipe.executor.type != "local":
-            time.sleep(10)
+        wait_for_tasks(executor, tasks)
     failed = executor.get_incomplete_ranks(range(tasks))
     if failed:
         raise BuildError(

@@ -38,3 +38,27 @@ def make_executor(spec: ExecutorSpec, pipeline: list, *, logging_dir: Path, task
 
         return RayPipelineExecutor(**common, **options)
     raise RecipeError(f"executor.type: unknown executor {spec.type!r} (allowed: local, slurm, ray)")
+
+
+def wait_for_tasks(executor: PipelineExecutor, tasks: int, *, poll_s: float = 10.0) -> None:
+    """Block until every task has its completion marker or the Slurm job is gone from the queue.
+
+    Slurm's executor returns once the array is submitted; a job that fails leaves no marker, so
+    polling markers alone would wait forever. Local and Ray executors return when they are done.
+    """
+    import shutil
+    import subprocess
+    import time
+
+    from datatrove.executor.slurm import SlurmPipelineExecutor
+
+    if not isinstance(executor, SlurmPipelineExecutor):
+        return
+    squeue = shutil.which("squeue")
+    while executor.get_incomplete_ranks(range(tasks)):
+        if squeue is None or not executor.job_id:
+            return
+        queued = subprocess.run([squeue, "-h", "-j", str(executor.job_id)], capture_output=True, text=True)
+        if queued.returncode == 0 and not queued.stdout.strip():
+            return  # the job left the queue: whatever is incomplete now has failed
+        time.sleep(poll_s)
