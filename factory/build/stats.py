@@ -49,6 +49,11 @@ def merge_stage_stats(name: str, logs_dir: Path, tasks: int) -> StageStats:
     merged = PipelineStats()
     for path in sorted((logs_dir / "stats").glob("*.json")):
         merged += PipelineStats.from_json(json.loads(path.read_text()))
+    return stage_stats_from(name, merged, tasks)
+
+
+def stage_stats_from(name: str, merged: PipelineStats, tasks: int = 1) -> StageStats:
+    """Rows in/out and drops by reason from datatrove's counters (`PipelineStats(steps)` works in-process)."""
     result = StageStats(name=name, tasks=tasks)
     steps = []
     for step in merged.stats:

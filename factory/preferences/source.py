@@ -5,19 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from datatrove.utils.stats import PipelineStats
+
+from factory.build.stats import stage_stats_from
 from factory.errors import FactoryError, InputError
 from factory.preferences.ingest import BattleReader
 from factory.preferences.validate import DuplicateBattleFilter, SortBattles, validation_filters
 from factory.refs import DatasetRef
-
-
-def _dropped(step) -> Counter:
-    counts: Counter = Counter()
-    for key, value in step.stats.to_dict().get("stats", {}).items():
-        if key.startswith("dropped_"):
-            total = value.get("total", 0) if isinstance(value, dict) else value
-            counts[key.removeprefix("dropped_")] += int(total)
-    return counts
 
 
 def battles_from_logs(paths: list[Path], allowed_models: list[str] | None = None) -> tuple[list[dict], Counter]:
@@ -30,10 +24,7 @@ def battles_from_logs(paths: list[Path], allowed_models: list[str] | None = None
     for step in steps:
         data = step(data, rank=0, world_size=1)
     battles = [doc.metadata["battle"] for doc in data]
-    dropped: Counter = Counter()
-    for step in steps:
-        dropped += _dropped(step)
-    return battles, dropped
+    return battles, Counter(stage_stats_from("validate", PipelineStats(steps)).dropped)
 
 
 def battles_from_dataset(ref_text: str) -> list[dict]:
