@@ -107,24 +107,49 @@ def stock_default() -> list:
 def stock_paper() -> dict[str, object]:
     """The stock classes set to the paper's Table 7 and the factory's definitions, by family."""
     return {
-        "c4": C4QualityFilter(split_paragraph=True, remove_citations=False, filter_no_terminal_punct=False, min_num_sentences=-1,
-                              min_words_per_line=-1, max_word_length=-1, filter_javascript=False, filter_policy=False),
-        "gopher": GopherQualityFilter(min_doc_words=4, max_doc_words=None, min_avg_word_length=3, max_avg_word_length=12,
-                                      max_symbol_word_ratio=0.1, max_bullet_lines_ratio=0.9, max_ellipsis_lines_ratio=0.3,
-                                      max_non_alpha_words_ratio=0.8, min_stop_words=None, language=WhitespaceWords()),
+        "c4": C4QualityFilter(
+            split_paragraph=True,
+            remove_citations=False,
+            filter_no_terminal_punct=False,
+            min_num_sentences=-1,
+            min_words_per_line=-1,
+            max_word_length=-1,
+            filter_javascript=False,
+            filter_policy=False,
+        ),
+        "gopher": GopherQualityFilter(
+            min_doc_words=4,
+            max_doc_words=None,
+            min_avg_word_length=3,
+            max_avg_word_length=12,
+            max_symbol_word_ratio=0.1,
+            max_bullet_lines_ratio=0.9,
+            max_ellipsis_lines_ratio=0.3,
+            max_non_alpha_words_ratio=0.8,
+            min_stop_words=None,
+            language=WhitespaceWords(),
+        ),
         "lid": language_filter(CLD2Fraction(["eu"]), language_threshold=0.5 - 1e-9),
     }
 
 
 def factory() -> dict[str, object]:
-    return {"c4": BasqueC4Filter(), "gopher": BasqueGopherFilter(), "lid": BasqueLanguageFilter(method="cld2")}
+    return {
+        "c4": BasqueC4Filter(),
+        "gopher": BasqueGopherFilter(),
+        "lid": BasqueLanguageFilter(method="cld2"),
+    }
 
 
 # -- documents --------------------------------------------------------------------------------------
 
 
 def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.exists()
+        else []
+    )
 
 
 def chunked(n: int) -> list[str]:
@@ -155,8 +180,12 @@ def real_documents() -> tuple[list[str], list[str]]:
         for row in _jsonl(DATA / "tatoeba-eus" / file):
             free += [row["src"], row["tgt"]]
     nc: list[str] = []
-    for path in (DATA / "basse-news" / "docs_eu.jsonl", DATA / "basse-news" / "docs_es.jsonl",
-                 DATA / "bhtc-argia" / "train.jsonl", DATA / "ud-basque-bdt" / "pseudo_docs.jsonl"):
+    for path in (
+        DATA / "basse-news" / "docs_eu.jsonl",
+        DATA / "basse-news" / "docs_es.jsonl",
+        DATA / "bhtc-argia" / "train.jsonl",
+        DATA / "ud-basque-bdt" / "pseudo_docs.jsonl",
+    ):
         nc += [row["text"] for row in _jsonl(path)]
     return free, nc
 
@@ -174,34 +203,58 @@ def noisy_documents(pool: list[str], n: int, seed: int = 0) -> list[str]:
         lines = [rng.choice(eu) for _ in range(rng.randint(1, 8))]
         if kind == 0:  # hashtags around 10% of the words
             words = " ".join(lines).split()
-            words += [f"#{rng.choice(words)}" for _ in range(max(1, int(len(words) * rng.uniform(0.05, 0.15))))]
+            words += [
+                f"#{rng.choice(words)}"
+                for _ in range(max(1, int(len(words) * rng.uniform(0.05, 0.15))))
+            ]
             rng.shuffle(words)
             text = " ".join(words)
         elif kind == 1:  # lines ending in an ellipsis, around 30%
-            text = "\n".join(l.rstrip(".") + ("..." if rng.random() < 0.35 else "") for l in lines)
+            text = "\n".join(
+                line.rstrip(".") + ("..." if rng.random() < 0.35 else "") for line in lines
+            )
         elif kind == 2:  # bulleted lines around 90%, with or without blank lines between them
             joiner = "\n\n" if rng.random() < 0.5 else "\n"
             mark = rng.choice(bullets)
-            text = joiner.join((mark if rng.random() < 0.92 else "") + l for l in lines)
+            text = joiner.join((mark if rng.random() < 0.92 else "") + line for line in lines)
         elif kind == 3:  # numbers and symbols around the alpha fraction
             words = " ".join(lines).split()
-            words += [rng.choice([str(rng.randint(0, 9999)), "€", "%", "—", "|", "12,5", "+", "©"]) for _ in range(int(len(words) * rng.uniform(0.1, 0.35)))]
+            words += [
+                rng.choice([str(rng.randint(0, 9999)), "€", "%", "—", "|", "12,5", "+", "©"])
+                for _ in range(int(len(words) * rng.uniform(0.1, 0.35)))
+            ]
             rng.shuffle(words)
             text = " ".join(words)
         elif kind == 4:  # Basque mixed with another language around half of the text
-            text = "\n".join(rng.choice(eu) if rng.random() < 0.5 else rng.choice(other) for _ in range(rng.randint(2, 8)))
+            text = "\n".join(
+                rng.choice(eu) if rng.random() < 0.5 else rng.choice(other)
+                for _ in range(rng.randint(2, 8))
+            )
         elif kind == 5:  # very short: around the 4-word minimum
             text = " ".join(rng.choice(eu).split()[: rng.randint(1, 6)])
         elif kind == 6:  # long compound words around the 12-character mean
             words = " ".join(lines).split()
-            text = " ".join(w + (rng.choice(["arekin", "etarikoengatik", "tasunarengana"]) if rng.random() < 0.6 else "") for w in words)
+            text = " ".join(
+                w
+                + (
+                    rng.choice(["arekin", "etarikoengatik", "tasunarengana"])
+                    if rng.random() < 0.6
+                    else ""
+                )
+                for w in words
+            )
         elif kind == 7:  # lorem ipsum or a curly bracket somewhere
             at = rng.randrange(len(lines))
-            lines[at] += rng.choice([" Lorem ipsum dolor sit amet.", " {\"a\": 1}", " lorem\nipsum", " function() { }"])
+            lines[at] += rng.choice(
+                [" Lorem ipsum dolor sit amet.", ' {"a": 1}', " lorem\nipsum", " function() { }"]
+            )
             text = "\n".join(lines)
         elif kind == 8:  # ellipses inside lines around 10% of the words
             words = " ".join(lines).split()
-            text = " ".join(w + ("..." if rng.random() < 0.1 else "…" if rng.random() < 0.02 else "") for w in words)
+            text = " ".join(
+                w + ("..." if rng.random() < 0.1 else "…" if rng.random() < 0.02 else "")
+                for w in words
+            )
         else:  # plain, possibly with blank lines
             text = ("\n\n" if rng.random() < 0.5 else "\n").join(lines)
         out.append(text)
@@ -218,7 +271,9 @@ def _stock_bullet_fraction(text: str, skip_blank: bool) -> float:
 
 
 def timed(folder: str, filters, logs: str) -> float:
-    executor = LocalPipelineExecutor([JsonlReader(folder), *filters], tasks=2, workers=2, logging_dir=logs, start_method="fork")
+    executor = LocalPipelineExecutor(
+        [JsonlReader(folder), *filters], tasks=2, workers=2, logging_dir=logs, start_method="fork"
+    )
     start = time.perf_counter()
     executor.run()
     return time.perf_counter() - start
@@ -246,19 +301,31 @@ def throughput(n_docs: int) -> None:
         paper = timed(str(data), list(stock_paper().values()), f"{tmp}/l2")
         ours = timed(str(data), list(factory().values()), f"{tmp}/l3")
     n = len(texts)
-    print(f"throughput: {n} documents (mean {sum(map(len, texts)) / n:.0f} chars), 2 tasks x 2 workers")
-    print(f"  baseline stock Gopher+C4+LanguageFilter(lid.176.ftz), defaults:  {n / base:,.0f} docs/s")
-    print(f"  stock classes, paper config (whitespace words, CLD2 fraction):  {n / paper:,.0f} docs/s")
-    print(f"  factory BasqueC4+BasqueGopher+BasqueLanguage(cld2):            {n / ours:,.0f} docs/s")
-    print(f"  ratio vs stock defaults: {base / ours:.2f}x; vs stock paper config: {paper / ours:.2f}x")
+    print(
+        f"throughput: {n} documents (mean {sum(map(len, texts)) / n:.0f} chars), 2 tasks x 2 workers"
+    )
+    print(
+        f"  baseline stock Gopher+C4+LanguageFilter(lid.176.ftz), defaults:  {n / base:,.0f} docs/s"
+    )
+    print(
+        f"  stock classes, paper config (whitespace words, CLD2 fraction):  {n / paper:,.0f} docs/s"
+    )
+    print(
+        f"  factory BasqueC4+BasqueGopher+BasqueLanguage(cld2):            {n / ours:,.0f} docs/s"
+    )
+    print(
+        f"  ratio vs stock defaults: {base / ours:.2f}x; vs stock paper config: {paper / ours:.2f}x"
+    )
 
 
 def agreement(show: int) -> None:
     free, nc = real_documents()
     noisy = noisy_documents(free + nc, 3000)
     unique = list(dict.fromkeys(t for t in free + nc + noisy if t.strip()))
-    print(f"decisions: {len(unique):,} unique documents ({len(set(free)):,} CC BY-SA/BY, {len(set(nc)):,} NC read here, "
-          f"{len(set(noisy)):,} generated noisy)")
+    print(
+        f"decisions: {len(unique):,} unique documents ({len(set(free)):,} CC BY-SA/BY, {len(set(nc)):,} NC read here, "
+        f"{len(set(noisy)):,} generated noisy)"
+    )
     ref, ours = stock_paper(), factory()
     stage_agree = 0
     differences: dict[str, list] = {family: [] for family in ref}
@@ -273,26 +340,38 @@ def agreement(show: int) -> None:
     for family, diffs in differences.items():
         print(f"  {family:>6}: agree on {len(unique) - len(diffs):,}/{len(unique):,}")
         for (stock_reason, factory_reason), n in Counter((a, b) for a, b, _ in diffs).most_common():
-            print(f"          {n} x stock {stock_reason or 'keeps'!r} vs factory {factory_reason or 'keeps'!r}")
-            for _, _, text in [d for d in diffs if (d[0], d[1]) == (stock_reason, factory_reason)][:show]:
+            print(
+                f"          {n} x stock {stock_reason or 'keeps'!r} vs factory {factory_reason or 'keeps'!r}"
+            )
+            for _, _, text in [d for d in diffs if (d[0], d[1]) == (stock_reason, factory_reason)][
+                :show
+            ]:
                 print(f"            e.g. {text[:160]!r}")
         bullets = [t for _, b, t in diffs if b.endswith("_too_many_bullet_lines")]
         if bullets:
             blank = sum(_stock_bullet_fraction(t, skip_blank=True) > 0.9 for t in bullets)
-            print(f"          bullet-rule causes: {blank} only because the stock counts blank lines as lines, "
-                  f"{len(bullets) - blank} because the stock's bullets are only '•' and '-' (the factory adds '*', '–', '‣', '◦')")
-    print(f"whole stage (C4 + Gopher + LID): identical decisions on {stage_agree:,}/{len(unique):,} "
-          f"({100 * stage_agree / len(unique):.2f}%)")
+            print(
+                f"          bullet-rule causes: {blank} only because the stock counts blank lines as lines, "
+                f"{len(bullets) - blank} because the stock's bullets are only '•' and '-' (the factory adds '*', '–', '‣', '◦')"
+            )
+    print(
+        f"whole stage (C4 + Gopher + LID): identical decisions on {stage_agree:,}/{len(unique):,} "
+        f"({100 * stage_agree / len(unique):.2f}%)"
+    )
     defaults = stock_default()
     lid_ft = sum(decision(defaults[2], t)[0] == decision(ours["lid"], t)[0] for t in unique)
-    print(f"for reference, not the same method: stock LanguageFilter with fastText lid.176.ftz (top score > 0.5) "
-          f"agrees with the CLD2 Basque fraction on {lid_ft:,}/{len(unique):,}")
+    print(
+        f"for reference, not the same method: stock LanguageFilter with fastText lid.176.ftz (top score > 0.5) "
+        f"agrees with the CLD2 Basque fraction on {lid_ft:,}/{len(unique):,}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=4000)
-    parser.add_argument("--show", type=int, default=3, help="examples printed per kind of disagreement")
+    parser.add_argument(
+        "--show", type=int, default=3, help="examples printed per kind of disagreement"
+    )
     args = parser.parse_args()
     if not (DATA / "flores200-devtest" / "docs.jsonl").exists():
         raise SystemExit(f"needs {DATA}/flores200-devtest (see ../shared/data/README.md)")

@@ -24,19 +24,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from factory.build.seeds import derive_seed  # noqa: E402
-from factory.engines import EngineSpec, SamplingParams, make_engine  # noqa: E402
+from factory.builds.seeds import derive_seed
+from factory.engines import EngineSpec, SamplingParams, make_engine
 
 PRE_QUERY = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
-QUESTIONS = ["Zer da euskara?", "Nor izan zen Bernardo Atxaga?", "Noiz sortu zen Bilboko Guggenheim museoa?", "Kaixo!"]
+QUESTIONS = [
+    "Zer da euskara?",
+    "Nor izan zen Bernardo Atxaga?",
+    "Noiz sortu zen Bilboko Guggenheim museoa?",
+    "Kaixo!",
+]
 
 
 def prompts(engine, n: int) -> list[list[int]]:
     tok = engine.tokenizer
     chats = [
-        tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True) for q in QUESTIONS
+        tok.apply_chat_template(
+            [{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True
+        )
+        for q in QUESTIONS
     ]
     texts = [PRE_QUERY if i % 2 == 0 else chats[i // 2 % len(chats)] for i in range(n)]
     return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
@@ -52,8 +60,14 @@ def bare(engine, batches: list[list[list[int]]], params: SamplingParams) -> int:
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in batch])
         with torch.inference_mode():
             out = model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=params.max_tokens, do_sample=True,
-                temperature=params.temperature, top_p=params.top_p, top_k=None, pad_token_id=pad,
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=params.max_tokens,
+                do_sample=True,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=None,
+                pad_token_id=pad,
             )
         produced += int((out[:, width:] != pad).sum())
     return produced
@@ -75,6 +89,7 @@ def main() -> None:
     bare(engine, batches[:1], params)  # warm up
     times = {"bare": [], "engine": [], "outside": []}
     tokens = {}
+
     def run_bare() -> None:
         start = time.perf_counter()
         tokens["bare"] = bare(engine, batches, params)
@@ -106,12 +121,22 @@ def main() -> None:
         for run in (run_bare, run_engine) if repeat % 2 == 0 else (run_engine, run_bare):
             run()
     base, measured = statistics.median(times["bare"]), statistics.median(times["engine"])
-    print(f"demo model {engine.model_revision}, {args.n} prompts, batch {args.batch}, max_tokens {args.max_tokens}, {args.repeats} alternating runs")
-    print(f"bare generate: median {base:.2f} s ({tokens['bare'] / base:.0f} tok/s, {tokens['bare']} new tokens)")
-    print(f"engine:        median {measured:.2f} s ({tokens['engine'] / measured:.0f} tok/s, {tokens['engine']} tokens incl. stop tokens)")
+    print(
+        f"demo model {engine.model_revision}, {args.n} prompts, batch {args.batch}, max_tokens {args.max_tokens}, {args.repeats} alternating runs"
+    )
+    print(
+        f"bare generate: median {base:.2f} s ({tokens['bare'] / base:.0f} tok/s, {tokens['bare']} new tokens)"
+    )
+    print(
+        f"engine:        median {measured:.2f} s ({tokens['engine'] / measured:.0f} tok/s, {tokens['engine']} tokens incl. stop tokens)"
+    )
     outside = statistics.median(times["outside"])
-    print(f"engine work outside model.generate: median {outside * 1000:.0f} ms = {100 * outside / base:.1f}% of bare (the noise-free overhead figure)")
-    print(f"RESULT engine/bare time ratio {measured / base:.3f} (overhead {100 * (measured / base - 1):+.1f}%)")
+    print(
+        f"engine work outside model.generate: median {outside * 1000:.0f} ms = {100 * outside / base:.1f}% of bare (the noise-free overhead figure)"
+    )
+    print(
+        f"RESULT engine/bare time ratio {measured / base:.3f} (overhead {100 * (measured / base - 1):+.1f}%)"
+    )
 
 
 if __name__ == "__main__":

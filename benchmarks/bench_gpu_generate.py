@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from factory.engines import EngineSpec, SamplingParams  # noqa: E402
-from factory.engines.transformers_engine import TransformersEngine  # noqa: E402
+from factory.engines import EngineSpec, SamplingParams
+from factory.engines.transformers_engine import TransformersEngine
 
 LLAMA31_8B = dict(
     vocab_size=128256,
@@ -37,12 +37,26 @@ LLAMA31_8B = dict(
     num_attention_heads=32,
     num_key_value_heads=8,
     rope_theta=500000.0,
-    rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+    rope_scaling={
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    },
     max_position_embeddings=8192,  # the real model allows 131072; 8192 is plenty here and keeps buffers small
     rms_norm_eps=1e-5,
     tie_word_embeddings=False,
 )
-TINY = dict(vocab_size=1024, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512)
+TINY = dict(
+    vocab_size=1024,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=512,
+)
 
 
 def build(shape: dict, device: str, dtype: torch.dtype):
@@ -80,7 +94,15 @@ def naive(model, prompts: list[list[int]], new_tokens: int, device: str) -> floa
     sync(device)
     start = time.perf_counter()
     with torch.inference_mode():
-        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, do_sample=True, temperature=1.0, top_k=None, top_p=None)
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=new_tokens,
+            do_sample=True,
+            temperature=1.0,
+            top_k=None,
+            top_p=None,
+        )
     sync(device)
     elapsed = time.perf_counter() - start
     assert out.shape[1] - ids.shape[1] == new_tokens
@@ -106,7 +128,12 @@ def main() -> None:
     parser.add_argument("--prompt-len", type=int, default=32)
     parser.add_argument("--naive-batches", type=int, nargs="+", default=None)
     parser.add_argument("--engine-batches", type=int, nargs="+", default=None)
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs per setting; the best is kept (both sides)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="timed runs per setting; the best is kept (both sides)",
+    )
     args = parser.parse_args()
 
     device = "cpu" if args.tiny else "cuda"
@@ -119,28 +146,47 @@ def main() -> None:
 
     started = time.perf_counter()
     model = build(shape, device, dtype)
-    print(f"device {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}; model {'tiny' if args.tiny else 'Llama-3.1-8B-shaped'} "
-          f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f}B params {dtype}; built in {time.perf_counter() - started:.1f} s; "
-          f"{args.prompt_len} prompt + {new_tokens} new tokens per request")
+    print(
+        f"device {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}; model {'tiny' if args.tiny else 'Llama-3.1-8B-shaped'} "
+        f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f}B params {dtype}; built in {time.perf_counter() - started:.1f} s; "
+        f"{args.prompt_len} prompt + {new_tokens} new tokens per request"
+    )
     generator = torch.Generator().manual_seed(0)
-    prompt_pool = torch.randint(1, shape["vocab_size"], (max(naive_batches + engine_batches), args.prompt_len), generator=generator).tolist()
+    prompt_pool = torch.randint(
+        1,
+        shape["vocab_size"],
+        (max(naive_batches + engine_batches), args.prompt_len),
+        generator=generator,
+    ).tolist()
 
     naive_rates = {}
     for batch in naive_batches:
         naive(model, prompt_pool[:1], 4, device)  # warm the kernels
-        naive_rates[batch] = max(naive(model, prompt_pool[:batch], new_tokens, device) for _ in range(args.repeats))
+        naive_rates[batch] = max(
+            naive(model, prompt_pool[:batch], new_tokens, device) for _ in range(args.repeats)
+        )
         print(f"naive generate  batch {batch:5d}: {naive_rates[batch]:10.1f} output tok/s")
 
     tokenizer = word_tokenizer(shape["vocab_size"])
     best = (0.0, 0)
     for batch in engine_batches:
-        spec = EngineSpec(model="random-llama", device=device, batch_size=batch, dtype="bfloat16" if device == "cuda" else "float32")
+        spec = EngineSpec(
+            model="random-llama",
+            device=device,
+            batch_size=batch,
+            dtype="bfloat16" if device == "cuda" else "float32",
+        )
         engine = TransformersEngine.from_model(spec, model, tokenizer, model_id="random-llama")
         start = time.perf_counter()
         engine_rate(engine, prompt_pool[:batch], new_tokens, device)  # compiles on CUDA
         warmup = time.perf_counter() - start
-        rate = max(engine_rate(engine, prompt_pool[:batch], new_tokens, device) for _ in range(args.repeats))
-        print(f"engine          batch {batch:5d}: {rate:10.1f} output tok/s (first call, with compilation: {warmup:.1f} s)")
+        rate = max(
+            engine_rate(engine, prompt_pool[:batch], new_tokens, device)
+            for _ in range(args.repeats)
+        )
+        print(
+            f"engine          batch {batch:5d}: {rate:10.1f} output tok/s (first call, with compilation: {warmup:.1f} s)"
+        )
         best = max(best, (rate, batch))
         if device == "cuda":
             torch.cuda.empty_cache()
@@ -148,9 +194,13 @@ def main() -> None:
     rate, batch = best
     same = naive_rates.get(batch)
     if same is None:
-        same = max(naive(model, prompt_pool[:batch], new_tokens, device) for _ in range(args.repeats))
+        same = max(
+            naive(model, prompt_pool[:batch], new_tokens, device) for _ in range(args.repeats)
+        )
         print(f"naive generate  batch {batch:5d}: {same:10.1f} output tok/s")
-    print(f"RESULT engine {rate:.1f} tok/s (batch {batch}) vs naive padded generate {same:.1f} tok/s at batch {batch}: ratio {rate / same:.2f}x")
+    print(
+        f"RESULT engine {rate:.1f} tok/s (batch {batch}) vs naive padded generate {same:.1f} tok/s at batch {batch}: ratio {rate / same:.2f}x"
+    )
 
 
 if __name__ == "__main__":

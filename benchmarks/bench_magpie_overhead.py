@@ -16,13 +16,20 @@ import argparse
 import tempfile
 import time
 
-from factory.build.seeds import derive_seed
+from factory.builds.seeds import derive_seed
 from factory.engines import EngineSpec, make_engine
 from factory.magpie.recipe import Sampling
-from factory.magpie.stages import InstructionGenerator, ResponseGenerator, chunk_bounds, stop_token_ids
+from factory.magpie.stages import (
+    InstructionGenerator,
+    ResponseGenerator,
+    chunk_bounds,
+    stop_token_ids,
+)
 from factory.magpie.templates import resolve_template
 
-TEMPLATE = resolve_template("llama3.1", system_prompt="Euskaraz erantzuten duen laguntzaile adimenduna zara.")
+TEMPLATE = resolve_template(
+    "llama3.1", system_prompt="Euskaraz erantzuten duen laguntzaile adimenduna zara."
+)
 SEED = 7
 INSTRUCTION = Sampling(temperature=1.0, max_tokens=48, stop=["\n"])
 RESPONSE = Sampling(temperature=0.7, top_p=0.95, max_tokens=96)
@@ -40,7 +47,13 @@ def raw(engine, n: int, every: int) -> int:
     tokens = 0
     for k, start in enumerate(range(0, len(texts), every)):
         chats = [system + [{"role": "user", "content": t}] for t in texts[start : start + every]]
-        prompts = [tok(tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True), add_special_tokens=False)["input_ids"] for c in chats]
+        prompts = [
+            tok(
+                tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True),
+                add_special_tokens=False,
+            )["input_ids"]
+            for c in chats
+        ]
         params = RESPONSE.params(TEMPLATE, stops, derive_seed(SEED, "magpie", "responses", 0, k, 0))
         tokens += sum(c[0].completion_tokens for c in engine.generate(prompts, params))
     return tokens
@@ -48,8 +61,12 @@ def raw(engine, n: int, every: int) -> int:
 
 def steps(engine, spec, n: int, every: int, folder: str) -> int:
     common = {"engine": spec, "template": TEMPLATE, "seed": SEED, "checkpoint_every": every}
-    ins = InstructionGenerator(n_instructions=n, sampling=INSTRUCTION, checkpoint_dir=f"{folder}/i", **common)
-    res = ResponseGenerator(response=RESPONSE, instruction=INSTRUCTION, checkpoint_dir=f"{folder}/r", **common)
+    ins = InstructionGenerator(
+        n_instructions=n, sampling=INSTRUCTION, checkpoint_dir=f"{folder}/i", **common
+    )
+    res = ResponseGenerator(
+        response=RESPONSE, instruction=INSTRUCTION, checkpoint_dir=f"{folder}/r", **common
+    )
     ins._engine = res._engine = engine
     ins.close = res.close = lambda: None  # keep the shared engine loaded
     docs = list(res.run(ins.run(None, 0, 1), 0, 1))
@@ -59,7 +76,9 @@ def steps(engine, spec, n: int, every: int, folder: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=128, help="instructions (and responses) per run")
-    parser.add_argument("--every", type=int, default=32, help="checkpoint_every (prompts per generate call)")
+    parser.add_argument(
+        "--every", type=int, default=32, help="checkpoint_every (prompts per generate call)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     spec = EngineSpec(model="demo:tiny-eu", device="cpu", batch_size=64)
@@ -75,7 +94,9 @@ def main() -> None:
             step_tokens = steps(engine, spec, args.n, args.every, folder)
             best_steps = min(best_steps, time.perf_counter() - started)
         assert step_tokens == raw_tokens, "both paths must generate the same responses"
-    print(f"prompts: {args.n} instructions + {args.n} responses, demo model on CPU, best of {args.repeats}")
+    print(
+        f"prompts: {args.n} instructions + {args.n} responses, demo model on CPU, best of {args.repeats}"
+    )
     print(f"baseline raw engine calls: {best_raw:.3f} s")
     print(f"magpie steps end to end:   {best_steps:.3f} s")
     print(f"overhead ratio (steps / raw): {best_steps / best_raw:.3f}  (goal <= 1.05)")

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from datatrove.data import Document
 
-from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, exact_key, minhasher_for
+from factory.corpus.dedup import (
+    DedupBuckets,
+    DedupClusters,
+    DedupFilter,
+    DedupSignatures,
+    exact_key,
+    minhasher_for,
+)
 from factory.recipes import load_recipe
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -56,9 +63,15 @@ def main() -> None:
     spec = recipe.dedup
     rng = random.Random(0)
     base = originals()
-    docs = [Document(text=t, id=f"o{i}", metadata={"key": [0, 0, i], "url": None}) for i, t in enumerate(base)]
+    docs = [
+        Document(text=t, id=f"o{i}", metadata={"key": [0, 0, i], "url": None})
+        for i, t in enumerate(base)
+    ]
     chosen = rng.sample(range(len(base)), min(args.copies, len(base)))
-    docs += [Document(text=plant(base[i], rng), id=f"n{i}", metadata={"key": [1, 1, j], "url": None}) for j, i in enumerate(chosen)]
+    docs += [
+        Document(text=plant(base[i], rng), id=f"n{i}", metadata={"key": [1, 1, j], "url": None})
+        for j, i in enumerate(chosen)
+    ]
     planted = {f"n{i}" for i in chosen}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -82,8 +95,12 @@ def main() -> None:
             exact_removed.add(d.id)
         seen.add(k)
     tp = len(removed & planted)
-    print(f"documents: {len(docs)} ({len(base)} originals, {len(planted)} planted near-duplicates, 5-10% words edited)")
-    print(f"MinHash-LSH (word {spec.ngram}-grams, {spec.bands}x{spec.rows}, Jaccard >= {spec.threshold}): recall {tp / len(planted):.3f}, precision {tp / max(len(removed), 1):.3f}")
+    print(
+        f"documents: {len(docs)} ({len(base)} originals, {len(planted)} planted near-duplicates, 5-10% words edited)"
+    )
+    print(
+        f"MinHash-LSH (word {spec.ngram}-grams, {spec.bands}x{spec.rows}, Jaccard >= {spec.threshold}): recall {tp / len(planted):.3f}, precision {tp / max(len(removed), 1):.3f}"
+    )
     print(f"baseline exact-text dedup: recall {len(exact_removed & planted) / len(planted):.3f}")
     print(f"throughput (4 dedup steps, one process): {len(docs) / elapsed:,.0f} docs/s")
 

@@ -37,7 +37,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["to_yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False, allow_unicode=True).rstrip()
+    env.filters["to_yaml"] = lambda value: yaml.safe_dump(
+        value, sort_keys=False, allow_unicode=True
+    ).rstrip()
     env.filters["thousands"] = lambda value: f"{int(value):,}"
     return env
 

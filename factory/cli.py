@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
@@ -22,10 +22,17 @@ app = typer.Typer(
 
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.", show_default=False)]
 SetOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override a recipe field: --set a.b=value (repeatable; value parsed as YAML)."),
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override a recipe field: --set a.b=value (repeatable; value parsed as YAML)."
+    ),
 ]
-DemoOpt = Annotated[bool, typer.Option("--demo", help="Apply the recipe's `demo:` overrides (tiny local model, local store).")]
+DemoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--demo", help="Apply the recipe's `demo:` overrides (tiny local model, local store)."
+    ),
+]
 
 
 def _load(recipe: Path, overrides: list[str] | None, demo: bool = False):
@@ -48,8 +55,12 @@ def build(
     recipe: RecipeArg,
     set_: SetOpt = None,
     demo: DemoOpt = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved recipe and exit.")] = False,
-    no_publish: Annotated[bool, typer.Option("--no-publish", help="Build and assemble, but publish nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the resolved recipe and exit.")
+    ] = False,
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="Build and assemble, but publish nothing.")
+    ] = False,
 ) -> None:
     """Build the dataset a recipe declares and publish it (resumes an interrupted build)."""
     from factory.recipes import recipe_hash, resolved_dump
@@ -57,12 +68,18 @@ def build(
     loaded = _load(recipe, set_, demo)
     if dry_run:
         typer.echo(f"# recipe hash: {recipe_hash(loaded)}")
-        typer.echo(yaml.safe_dump(resolved_dump(loaded), sort_keys=False, allow_unicode=True), nl=False)
+        typer.echo(
+            yaml.safe_dump(resolved_dump(loaded), sort_keys=False, allow_unicode=True), nl=False
+        )
         return
-    from factory.build.runner import build as run_build
+    from factory.builds.runner import build as run_build
 
     result = run_build(loaded, publish=not no_publish)
-    counts = ", ".join(f"{cfg}/{split}={n}" for cfg, splits in result.dataset.counts.items() for split, n in splits.items())
+    counts = ", ".join(
+        f"{cfg}/{split}={n}"
+        for cfg, splits in result.dataset.counts.items()
+        for split, n in splits.items()
+    )
     typer.echo(f"rows: {counts}")
     typer.echo(f"content hash: {result.content_hash}")
     if result.revision:
@@ -77,7 +94,11 @@ def build(
 
 
 @app.command()
-def explain(kind: Annotated[str, typer.Argument(help="A kind (corpus, magpie, preferences) or a recipe file.")]) -> None:
+def explain(
+    kind: Annotated[
+        str, typer.Argument(help="A kind (corpus, magpie, preferences) or a recipe file.")
+    ],
+) -> None:
     """Print every field a recipe of this kind accepts, with its default and description."""
     from factory import kinds
     from factory.recipes import read_recipe_data
@@ -86,7 +107,9 @@ def explain(kind: Annotated[str, typer.Argument(help="A kind (corpus, magpie, pr
         kind = str(read_recipe_data(Path(kind)).get("kind"))
     known = kinds.available()
     if kind not in known:
-        raise RecipeError(f"explain: unknown kind {kind!r} (allowed kinds: {', '.join(sorted(known))})")
+        raise RecipeError(
+            f"explain: unknown kind {kind!r} (allowed kinds: {', '.join(sorted(known))})"
+        )
     for line in _describe(known[kind].recipe_model()):
         typer.echo(line)
 
@@ -111,7 +134,9 @@ def _describe(model, prefix: str = "") -> list[str]:
 
 @app.command("ls")
 def list_datasets(
-    repo: Annotated[Optional[str], typer.Argument(help="A dataset `org/name`: list its branches and tags.")] = None,
+    repo: Annotated[
+        str | None, typer.Argument(help="A dataset `org/name`: list its branches and tags.")
+    ] = None,
     backend: Annotated[str, typer.Option(help="Store to list: local or hub.")] = "local",
 ) -> None:
     """List datasets in a store, or the revisions of one dataset."""

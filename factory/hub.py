@@ -1,8 +1,8 @@
 """Publish and load datasets by revision, whatever the backend.
 
-    >>> import factory.hub
-    >>> ds = factory.hub.load("latxa/magpie-eu", revision="v1")          # a DatasetDict
-    >>> ds = factory.hub.load("latxa/magpie-eu@3f2a...")                  # ref form
+>>> import factory.hub
+>>> ds = factory.hub.load("latxa/magpie-eu", revision="v1")          # a DatasetDict
+>>> ds = factory.hub.load("latxa/magpie-eu@3f2a...")                  # ref form
 """
 
 from __future__ import annotations
@@ -45,11 +45,19 @@ def store_for(repo_id: str, backend: Backend | None = None) -> Store:
 def _split_ref(repo_id: str, revision: str | None) -> tuple[str, str | None]:
     ref = DatasetRef.parse(repo_id)
     if ref.revision and revision and ref.revision != revision:
-        raise ValueError(f"two revisions given for {ref.repo_id}: {ref.revision!r} and {revision!r}")
+        raise ValueError(
+            f"two revisions given for {ref.repo_id}: {ref.revision!r} and {revision!r}"
+        )
     return ref.repo_id, revision or ref.revision
 
 
-def load(repo_id: str, revision: str | None = None, *, config: str | None = None, backend: Backend | None = None):
+def load(
+    repo_id: str,
+    revision: str | None = None,
+    *,
+    config: str | None = None,
+    backend: Backend | None = None,
+):
     """The dataset at a revision (branch, tag or sha) as a `datasets.DatasetDict`."""
     repo_id, revision = _split_ref(repo_id, revision)
     return store_for(repo_id, backend).load(repo_id, revision, config=config)

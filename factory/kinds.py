@@ -46,7 +46,9 @@ for _name, _cls in (
 
 def _load_plugins() -> None:
     """`FACTORY_PLUGINS=mod1,mod2`: modules that call `register` for kinds of their own."""
-    for module in filter(None, (m.strip() for m in os.environ.get("FACTORY_PLUGINS", "").split(","))):
+    for module in filter(
+        None, (m.strip() for m in os.environ.get("FACTORY_PLUGINS", "").split(","))
+    ):
         importlib.import_module(module)
 
 

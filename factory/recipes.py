@@ -20,7 +20,6 @@ from factory import kinds
 from factory.errors import RecipeError
 from factory.recipe_base import RecipeBase
 
-
 # --- overrides -------------------------------------------------------------
 
 
@@ -58,7 +57,9 @@ def apply_override(data: dict, path: list[str], value: Any, *, origin: str) -> N
             else:
                 node = node.setdefault(part, {})
         else:
-            raise RecipeError(f"{origin}: {where}: cannot set a field inside a {type(node).__name__} value")
+            raise RecipeError(
+                f"{origin}: {where}: cannot set a field inside a {type(node).__name__} value"
+            )
 
 
 # --- error formatting --------------------------------------------------------
@@ -106,7 +107,9 @@ def read_yaml_mapping(path: Path, what: str, shape: str = "") -> dict:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise RecipeError(f"{origin}: unreadable YAML at {where}: {problem}") from None
     if not isinstance(data, dict):
-        raise RecipeError(f"{origin}: a {what} must be a YAML mapping{shape}, got {type(data).__name__}")
+        raise RecipeError(
+            f"{origin}: a {what} must be a YAML mapping{shape}, got {type(data).__name__}"
+        )
     return data
 
 
@@ -118,11 +121,15 @@ def validate_recipe_data(data: dict, origin: str) -> RecipeBase:
     known = kinds.available()
     kind = data.get("kind")
     if kind is None:
-        raise RecipeError(f"{origin}: kind: required field is missing (allowed kinds: {', '.join(sorted(known))})")
+        raise RecipeError(
+            f"{origin}: kind: required field is missing (allowed kinds: {', '.join(sorted(known))})"
+        )
     if kind not in known:
         close = difflib.get_close_matches(str(kind), list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise RecipeError(f"{origin}: kind: unknown kind {kind!r}{hint} (allowed kinds: {', '.join(sorted(known))})")
+        raise RecipeError(
+            f"{origin}: kind: unknown kind {kind!r}{hint} (allowed kinds: {', '.join(sorted(known))})"
+        )
     model = known[kind].recipe_model()
     try:
         return model.model_validate(data)
@@ -130,10 +137,16 @@ def validate_recipe_data(data: dict, origin: str) -> RecipeBase:
         raise RecipeError(format_validation_error_for(model, error, origin)) from None
 
 
-def format_validation_error_for(model: type[BaseModel], error: ValidationError, origin: str) -> list[str]:
+def format_validation_error_for(
+    model: type[BaseModel], error: ValidationError, origin: str
+) -> list[str]:
     lines = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        loc = tuple(
+            p
+            for p in item["loc"]
+            if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+        )
         where = ".".join(str(p) for p in loc) or "(top level)"
         message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if item["type"] == "extra_forbidden":
@@ -141,7 +154,11 @@ def format_validation_error_for(model: type[BaseModel], error: ValidationError, 
             allowed = sorted(owner.model_fields) if owner else []
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            message = f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+            message = (
+                f"unknown field{hint} (allowed: {', '.join(allowed)})"
+                if allowed
+                else "unknown field"
+            )
         elif item["type"] == "missing":
             message = "required field is missing"
         elif item["type"] != "value_error":
@@ -152,7 +169,9 @@ def format_validation_error_for(model: type[BaseModel], error: ValidationError, 
     return lines
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None, *, demo: bool = False) -> RecipeBase:
+def load_recipe(
+    path: str | Path, overrides: list[str] | None = None, *, demo: bool = False
+) -> RecipeBase:
     """Read, override and validate a recipe file; raise `RecipeError` with one line per problem."""
     path = Path(path)
     data = read_recipe_data(path)
@@ -160,9 +179,13 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, demo: b
     if demo:
         demo_overrides = data.get("demo") or {}
         if not isinstance(demo_overrides, dict) or not demo_overrides:
-            raise RecipeError(f"{origin}: demo: --demo needs a non-empty `demo:` mapping of overrides in the recipe")
+            raise RecipeError(
+                f"{origin}: demo: --demo needs a non-empty `demo:` mapping of overrides in the recipe"
+            )
         for key, value in demo_overrides.items():
-            apply_override(data, str(key).split("."), copy.deepcopy(value), origin=f"{origin} (demo)")
+            apply_override(
+                data, str(key).split("."), copy.deepcopy(value), origin=f"{origin} (demo)"
+            )
     for text in overrides or []:
         keys, value = parse_override(text)
         apply_override(data, keys, value, origin=f"{origin} (--set {text})")

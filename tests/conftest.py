@@ -14,7 +14,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # Test files are imported with --import-mode=importlib (so equal basenames in different folders
 # don't clash); helper modules beside them are imported by plain name, so their folders go on sys.path.
-for _folder in [TESTS, *sorted(p for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))]:
+for _folder in [
+    TESTS,
+    *sorted(p for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))),
+]:
     sys.path.insert(0, str(_folder))
 os.environ.setdefault("FACTORY_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -20,13 +20,17 @@ FACTORY = [sys.executable, "-m", "factory.cli"]
 
 
 def content_hash(stdout: str) -> str:
-    return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("content hash: "))
+    return next(
+        line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("content hash: ")
+    )
 
 
 @pytest.fixture
 def recipe(tmp_path) -> Path:
     write_echo_inputs(tmp_path / "in", files=4, rows=30)
-    return write_echo_recipe(tmp_path / "echo.yaml", "in", extra="executor:\n  tasks: 4\n  workers: 1\n")
+    return write_echo_recipe(
+        tmp_path / "echo.yaml", "in", extra="executor:\n  tasks: 4\n  workers: 1\n"
+    )
 
 
 def test_build_publishes_card_stats_and_loads_back(recipe, factory_home):
@@ -42,7 +46,9 @@ def test_build_publishes_card_stats_and_loads_back(recipe, factory_home):
     assert "| echo | 4 | 108 | 108 |" in card
     assert content_hash(done.stdout) in card
     stats = yaml.safe_load((snapshot / "stats.json").read_text())
-    assert stats["rows"] == {"default": {"train": ds["train"].num_rows, "test": ds["test"].num_rows}}
+    assert stats["rows"] == {
+        "default": {"train": ds["train"].num_rows, "test": ds["test"].num_rows}
+    }
     recipe_doc = yaml.safe_load((snapshot / "recipe.yaml").read_text())
     assert recipe_doc["kind"] == "echo" and recipe_doc["executor"]["tasks"] == 4
 
@@ -52,19 +58,26 @@ def test_same_recipe_same_data_in_fresh_homes(recipe, tmp_path):
     second = run_cli("build", str(recipe), "--no-publish", home=tmp_path / "h2")
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     assert content_hash(first.stdout) == content_hash(second.stdout)
-    other_seed = run_cli("build", str(recipe), "--no-publish", "--set", "seed=5", home=tmp_path / "h3")
+    other_seed = run_cli(
+        "build", str(recipe), "--no-publish", "--set", "seed=5", home=tmp_path / "h3"
+    )
     assert content_hash(other_seed.stdout) != content_hash(first.stdout)
 
 
 @pytest.mark.slow
 def test_sigkill_mid_build_then_resume_gives_same_content(recipe, tmp_path):
-    reference = run_cli("build", str(recipe), "--set", "echo.sleep_per_row=0.01", home=tmp_path / "ref")
+    reference = run_cli(
+        "build", str(recipe), "--set", "echo.sleep_per_row=0.01", home=tmp_path / "ref"
+    )
     assert reference.returncode == 0, reference.stderr
 
     home = tmp_path / "killed"
     proc = subprocess.Popen(
         [*FACTORY, "build", str(recipe), "--set", "echo.sleep_per_row=0.01"],
-        env=cli_env(FACTORY_HOME=str(home)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        env=cli_env(FACTORY_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     completions = []
@@ -107,7 +120,11 @@ def test_recipe_and_dataset_inputs_are_pinned_in_lineage(recipe, tmp_path, facto
     assert sum(split.num_rows for split in down.values()) == upstream_train
 
     by_ref = tmp_path / "ref.yaml"
-    by_ref.write_text(downstream.read_text().replace("recipe: echo.yaml", f"dataset: test/echo@{sha}").replace("test/down", "test/down2"))
+    by_ref.write_text(
+        downstream.read_text()
+        .replace("recipe: echo.yaml", f"dataset: test/echo@{sha}")
+        .replace("test/down", "test/down2")
+    )
     again = run_cli("build", str(by_ref), home=factory_home)
     assert again.returncode == 0, again.stderr
     assert content_hash(again.stdout) == content_hash(done.stdout)
@@ -115,7 +132,9 @@ def test_recipe_and_dataset_inputs_are_pinned_in_lineage(recipe, tmp_path, facto
 
 def test_no_secret_reaches_published_files_or_logs(recipe, factory_home):
     secret = "hf_SENTINELsecretTOKEN123"
-    done = run_cli("build", str(recipe), home=factory_home, HF_TOKEN=secret, FACTORY_ANNOTATOR_SALT=secret)
+    done = run_cli(
+        "build", str(recipe), home=factory_home, HF_TOKEN=secret, FACTORY_ANNOTATOR_SALT=secret
+    )
     assert done.returncode == 0, done.stderr
     assert secret not in done.stdout + done.stderr
     snapshot = factory.hub.open_store("local").snapshot("test/echo")

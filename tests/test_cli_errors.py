@@ -15,7 +15,12 @@ def assert_one_line_error(done, *fragments):
 def test_unknown_kind(tmp_path, factory_home):
     bad = tmp_path / "r.yaml"
     bad.write_text("kind: nonsense\nname: x\noutput: {repo_id: a/b}\n")
-    assert_one_line_error(run("validate", str(bad), home=factory_home), str(bad), "kind: unknown kind 'nonsense'", "allowed kinds:")
+    assert_one_line_error(
+        run("validate", str(bad), home=factory_home),
+        str(bad),
+        "kind: unknown kind 'nonsense'",
+        "allowed kinds:",
+    )
 
 
 def test_unreadable_yaml(tmp_path, factory_home):
@@ -25,12 +30,17 @@ def test_unreadable_yaml(tmp_path, factory_home):
 
 
 def test_missing_recipe_file(tmp_path, factory_home):
-    assert_one_line_error(run("build", str(tmp_path / "none.yaml"), home=factory_home), "recipe file not found")
+    assert_one_line_error(
+        run("build", str(tmp_path / "none.yaml"), home=factory_home), "recipe file not found"
+    )
 
 
 def test_missing_input_file(tmp_path, factory_home):
     recipe = write_echo_recipe(tmp_path / "r.yaml", "no/such/*.jsonl")
-    assert_one_line_error(run("build", str(recipe), home=factory_home), "inputs.0.path: no file matches 'no/such/*.jsonl'")
+    assert_one_line_error(
+        run("build", str(recipe), home=factory_home),
+        "inputs.0.path: no file matches 'no/such/*.jsonl'",
+    )
 
 
 def test_unknown_dataset_input_and_revision(tmp_path, factory_home):
@@ -39,9 +49,15 @@ def test_unknown_dataset_input_and_revision(tmp_path, factory_home):
     assert run("build", str(recipe), "--set", "output.tag=v1", home=factory_home).returncode == 0
     recipe2 = tmp_path / "r2.yaml"
     recipe2.write_text(recipe.read_text().replace("  - path: in", "  - dataset: test/echo@v7"))
-    assert_one_line_error(run("build", str(recipe2), home=factory_home), "has no revision 'v7'", "branches and tags: main, v1")
+    assert_one_line_error(
+        run("build", str(recipe2), home=factory_home),
+        "has no revision 'v7'",
+        "branches and tags: main, v1",
+    )
     recipe2.write_text(recipe.read_text().replace("  - path: in", "  - dataset: test/other@v1"))
-    assert_one_line_error(run("build", str(recipe2), home=factory_home), "dataset 'test/other' not found")
+    assert_one_line_error(
+        run("build", str(recipe2), home=factory_home), "dataset 'test/other' not found"
+    )
 
 
 def test_hub_publish_without_token(tmp_path, factory_home):
@@ -77,7 +93,10 @@ def test_explain_lists_every_field_with_its_description(tmp_path, factory_home):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "executor: How stages are run. (section)" in lines
-    assert "executor.tasks: Number of tasks (shards) a splittable stage is cut into. (default 2)" in lines
+    assert (
+        "executor.tasks: Number of tasks (shards) a splittable stage is cut into. (default 2)"
+        in lines
+    )
     assert "echo.test_fraction: Share of rows in the test split. (default 0.25)" in lines
     assert "output.repo_id: Dataset repository, `org/name`. (required)" in lines
     assert_one_line_error(run("explain", "ech", home=factory_home), "explain: unknown kind 'ech'")

@@ -13,7 +13,7 @@ import dill
 import pytest
 
 from factory import kinds
-from factory.build.context import BuildContext
+from factory.builds.context import BuildContext
 from factory.engines.executors import make_executor
 from factory.recipe_base import ExecutorSpec
 from factory.recipes import load_recipe
@@ -37,6 +37,10 @@ def test_planned_stages_pickle_with_dill(name, tmp_path, monkeypatch):
     assert stages
     spec = ExecutorSpec(type="slurm", tasks=4, options={"time": "01:00:00", "partition": "cpu"})
     for stage in stages:
-        executor = make_executor(spec, stage.pipeline, logging_dir=tmp_path / "logs" / stage.name, tasks=stage.tasks)
+        executor = make_executor(
+            spec, stage.pipeline, logging_dir=tmp_path / "logs" / stage.name, tasks=stage.tasks
+        )
         restored = dill.loads(dill.dumps(executor))
-        assert [type(step).__name__ for step in restored.pipeline] == [type(step).__name__ for step in stage.pipeline]
+        assert [type(step).__name__ for step in restored.pipeline] == [
+            type(step).__name__ for step in stage.pipeline
+        ]

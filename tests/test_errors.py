@@ -25,7 +25,11 @@ SAMPLES = [
 
 def test_every_user_error_class_is_sampled():
     sampled = {type(e) for e in SAMPLES}
-    assert sampled == {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.FactoryError)} - {errors.FactoryError}
+    assert sampled == {
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.FactoryError)
+    } - {errors.FactoryError}
 
 
 @pytest.mark.parametrize("error", SAMPLES, ids=lambda e: type(e).__name__)
@@ -54,5 +58,12 @@ except MissingDependency as error:
 
 def test_error_raised_in_a_worker_task_reaches_the_parent(tmp_path):
     # in a subprocess with a timeout: the failure this guards against is a pool that never returns
-    done = subprocess.run([sys.executable, "-c", WORKER_RAISES, str(tmp_path / "logs")], capture_output=True, text=True, timeout=120)
-    assert "caught: engine.type vllm needs the Python module `vllm`" in done.stdout, done.stderr[-2000:]
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER_RAISES, str(tmp_path / "logs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "caught: engine.type vllm needs the Python module `vllm`" in done.stdout, done.stderr[
+        -2000:
+    ]

@@ -24,7 +24,9 @@ def test_stage_task_count_overrides_recipe(tmp_path):
 
 
 def test_slurm_options_pass_through(tmp_path):
-    spec = ExecutorSpec(type="slurm", tasks=16, options={"time": "01:00:00", "partition": "gpu", "cpus_per_task": 4})
+    spec = ExecutorSpec(
+        type="slurm", tasks=16, options={"time": "01:00:00", "partition": "gpu", "cpus_per_task": 4}
+    )
     executor = make_executor(spec, [], logging_dir=tmp_path / "logs")
     assert isinstance(executor, SlurmPipelineExecutor)
     assert executor.tasks == 16 and executor.partition == "gpu" and executor.cpus_per_task == 4

@@ -21,23 +21,24 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-
 pytestmark = pytest.mark.server
 
 PARQUET_LIKE = b"PAR1" + bytes(range(256)) * 4  # binary and *.parquet: goes through LFS
 
 
-def _new_repo(hub):  # noqa: F811
+def _new_repo(hub):
     repo_id = hub.repo_id()
     hub.api().create_repo(repo_id, repo_type="dataset")
     return repo_id
 
 
-def _commit(hub, repo_id, operations, **kwargs):  # noqa: F811
-    return hub.api().create_commit(repo_id, operations, commit_message="test", repo_type="dataset", **kwargs)
+def _commit(hub, repo_id, operations, **kwargs):
+    return hub.api().create_commit(
+        repo_id, operations, commit_message="test", repo_type="dataset", **kwargs
+    )
 
 
-def test_create_repo_answers_url_and_conflict(hub):  # noqa: F811
+def test_create_repo_answers_url_and_conflict(hub):
     api = hub.api()
     repo_id = hub.repo_id()
     url = api.create_repo(repo_id, repo_type="dataset")
@@ -52,7 +53,7 @@ def test_create_repo_answers_url_and_conflict(hub):  # noqa: F811
     assert [s.rfilename for s in info.siblings] == [".gitattributes"]
 
 
-def test_commit_regular_lfs_and_delete(hub):  # noqa: F811
+def test_commit_regular_lfs_and_delete(hub):
     api = hub.api()
     repo_id = _new_repo(hub)
     first = _commit(
@@ -64,7 +65,11 @@ def test_commit_regular_lfs_and_delete(hub):  # noqa: F811
             CommitOperationAdd("notes.txt", b"remove me"),
         ],
     )
-    files = {f.path: f for f in api.list_repo_tree(repo_id, repo_type="dataset", recursive=True) if hasattr(f, "size")}
+    files = {
+        f.path: f
+        for f in api.list_repo_tree(repo_id, repo_type="dataset", recursive=True)
+        if hasattr(f, "size")
+    }
     shard = files["data/train-00000-of-00001.parquet"]
     assert shard.lfs is not None and shard.lfs.sha256 == hashlib.sha256(PARQUET_LIKE).hexdigest()
     assert shard.size == len(PARQUET_LIKE)
@@ -80,7 +85,7 @@ def test_commit_regular_lfs_and_delete(hub):  # noqa: F811
         _commit(hub, repo_id, [CommitOperationDelete("notes.txt")])
 
 
-def test_parent_commit_conflict_keeps_branch(hub):  # noqa: F811
+def test_parent_commit_conflict_keeps_branch(hub):
     api = hub.api()
     repo_id = _new_repo(hub)
     stale = api.dataset_info(repo_id).sha
@@ -91,7 +96,7 @@ def test_parent_commit_conflict_keeps_branch(hub):  # noqa: F811
     assert api.dataset_info(repo_id).sha == moved
 
 
-def test_tags_branches_and_refs(hub):  # noqa: F811
+def test_tags_branches_and_refs(hub):
     api = hub.api()
     repo_id = _new_repo(hub)
     v1 = _commit(hub, repo_id, [CommitOperationAdd("a.txt", b"one")]).oid
@@ -112,29 +117,43 @@ def test_tags_branches_and_refs(hub):  # noqa: F811
     assert api.dataset_info(repo_id, revision="feature/x").sha == v2
 
 
-def test_downloads_by_tag_sha_and_branch(hub):  # noqa: F811
+def test_downloads_by_tag_sha_and_branch(hub):
     api = hub.api()
     repo_id = _new_repo(hub)
-    v1 = _commit(hub, repo_id, [CommitOperationAdd("a.txt", b"one"), CommitOperationAdd("x.parquet", PARQUET_LIKE)]).oid
+    v1 = _commit(
+        hub,
+        repo_id,
+        [CommitOperationAdd("a.txt", b"one"), CommitOperationAdd("x.parquet", PARQUET_LIKE)],
+    ).oid
     api.create_tag(repo_id, tag="v1", repo_type="dataset")
     v2 = _commit(hub, repo_id, [CommitOperationAdd("a.txt", b"two")]).oid
 
-    by_tag = Path(snapshot_download(repo_id, repo_type="dataset", revision="v1", cache_dir=hub.cache / "s"))
-    by_sha = Path(snapshot_download(repo_id, repo_type="dataset", revision=v1, cache_dir=hub.cache / "s"))
-    by_branch = Path(snapshot_download(repo_id, repo_type="dataset", revision="main", cache_dir=hub.cache / "s"))
+    by_tag = Path(
+        snapshot_download(repo_id, repo_type="dataset", revision="v1", cache_dir=hub.cache / "s")
+    )
+    by_sha = Path(
+        snapshot_download(repo_id, repo_type="dataset", revision=v1, cache_dir=hub.cache / "s")
+    )
+    by_branch = Path(
+        snapshot_download(repo_id, repo_type="dataset", revision="main", cache_dir=hub.cache / "s")
+    )
     assert (by_tag / "a.txt").read_bytes() == (by_sha / "a.txt").read_bytes() == b"one"
     assert (by_tag / "x.parquet").read_bytes() == PARQUET_LIKE
     assert (by_branch / "a.txt").read_bytes() == b"two"
     assert by_branch.name == v2
 
-    path = hf_hub_download(repo_id, "a.txt", repo_type="dataset", revision=v1, cache_dir=hub.cache / "d")
+    path = hf_hub_download(
+        repo_id, "a.txt", repo_type="dataset", revision=v1, cache_dir=hub.cache / "d"
+    )
     assert open(path, "rb").read() == b"one"
-    meta = get_hf_file_metadata(hf_hub_url(repo_id, "x.parquet", repo_type="dataset", revision="v1"))
+    meta = get_hf_file_metadata(
+        hf_hub_url(repo_id, "x.parquet", repo_type="dataset", revision="v1")
+    )
     assert meta.commit_hash == v1 and meta.size == len(PARQUET_LIKE)
     assert meta.etag == hashlib.sha256(PARQUET_LIKE).hexdigest()
 
 
-def test_errors_carry_the_hub_error_codes(hub):  # noqa: F811
+def test_errors_carry_the_hub_error_codes(hub):
     api = hub.api()
     repo_id = _new_repo(hub)
     with pytest.raises(RepositoryNotFoundError):
@@ -155,7 +174,7 @@ def test_errors_carry_the_hub_error_codes(hub):  # noqa: F811
     assert api.dataset_info(repo_id).sha == before
 
 
-def test_datasets_push_and_load_by_tag_and_sha(hub):  # noqa: F811
+def test_datasets_push_and_load_by_tag_and_sha(hub):
     import datasets
 
     repo_id = hub.repo_id("pushed")
@@ -171,7 +190,7 @@ def test_datasets_push_and_load_by_tag_and_sha(hub):  # noqa: F811
     assert {"preupload", "lfs-batch", "commit", "tree", "resolve"} <= unknown
 
 
-def test_file_system_ranges_and_private_repos(hub):  # noqa: F811
+def test_file_system_ranges_and_private_repos(hub):
     from huggingface_hub import HfApi, HfFileSystem
 
     api = hub.api()

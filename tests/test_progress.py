@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datatrove.utils.logging import logger
 
-from factory.build.console import _keep
-from factory.build.progress import TaskProgress
+from factory.builds.console import _keep
+from factory.builds.progress import TaskProgress
 
 
 def test_throttled_and_final_line():

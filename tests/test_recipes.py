@@ -36,7 +36,9 @@ def test_round_trip_equals(recipe_file):
 
 
 def test_override_sets_nested_and_list_fields(recipe_file):
-    recipe = load_recipe(recipe_file, ["executor.tasks=7", "seed=9", "inputs.0.name=main", "echo.test_fraction=0.5"])
+    recipe = load_recipe(
+        recipe_file, ["executor.tasks=7", "seed=9", "inputs.0.name=main", "echo.test_fraction=0.5"]
+    )
     assert recipe.executor.tasks == 7
     assert recipe.seed == 9
     assert recipe.inputs[0].name == "main"
@@ -58,10 +60,19 @@ def test_hash_ignores_execution_settings_but_not_data_settings(recipe_file):
         ({"executor": {"type": "k8s"}}, "executor.type: Input should be 'local', 'slurm' or 'ray'"),
         ({"executor": {"taks": 3}}, "executor.taks: unknown field; did you mean 'tasks'?"),
         ({"output": {"repo_id": "no-slash"}}, "output.repo_id: invalid dataset 'no-slash'"),
-        ({"inputs": [{"dataset": "org/name"}]}, "inputs.0.dataset: dataset input 'org/name' needs a revision"),
-        ({"inputs": [{"path": "a", "dataset": "o/n@v1"}]}, "inputs.0: give exactly one of path, dataset or recipe"),
+        (
+            {"inputs": [{"dataset": "org/name"}]},
+            "inputs.0.dataset: dataset input 'org/name' needs a revision",
+        ),
+        (
+            {"inputs": [{"path": "a", "dataset": "o/n@v1"}]},
+            "inputs.0: give exactly one of path, dataset or recipe",
+        ),
         ({"name": None}, "name: Input should be a valid string"),
-        ({"card": {"extra": {"license": "mit", "tags": ["x"]}}}, "card.extra: license, tags cannot be set in extra"),
+        (
+            {"card": {"extra": {"license": "mit", "tags": ["x"]}}},
+            "card.extra: license, tags cannot be set in extra",
+        ),
     ],
 )
 def test_bad_recipe_gives_one_line_with_field_path(tmp_path, recipe_file, patch, expected):
@@ -119,7 +130,9 @@ def test_demo_needs_demo_section(recipe_file):
 
 def test_demo_applies_overrides(tmp_path):
     write_echo_inputs(tmp_path / "in")
-    path = write_echo_recipe(tmp_path / "echo.yaml", "in", extra="demo:\n  seed: 42\n  output.repo_id: demo/echo\n")
+    path = write_echo_recipe(
+        tmp_path / "echo.yaml", "in", extra="demo:\n  seed: 42\n  output.repo_id: demo/echo\n"
+    )
     recipe = load_recipe(path, demo=True)
     assert recipe.seed == 42
     assert recipe.output.repo_id == "demo/echo"

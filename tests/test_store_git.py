@@ -35,7 +35,11 @@ def files(rows):
 
 
 def commit_count(store: GitStore, repo: str) -> int:
-    out = subprocess.run(["git", "--git-dir", str(store.repo_path(repo)), "rev-list", "--all", "--count"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "--git-dir", str(store.repo_path(repo)), "rev-list", "--all", "--count"],
+        capture_output=True,
+        text=True,
+    )
     return int(out.stdout.strip())
 
 
@@ -44,13 +48,21 @@ def test_publish_tag_resolve_and_load(factory_home):
     rows = [{"id": i, "text": f"testu {i}"} for i in range(5)]
     rev = store.publish("org/data", files(rows), message="first", tag="v1")
     assert rev.created and len(rev.sha) == 40 and rev.tag == "v1"
-    assert store.resolve("org/data", "v1") == rev.sha == store.resolve("org/data", "main") == store.resolve("org/data", rev.sha)
+    assert (
+        store.resolve("org/data", "v1")
+        == rev.sha
+        == store.resolve("org/data", "main")
+        == store.resolve("org/data", rev.sha)
+    )
     assert store.read_file("org/data", MANIFEST_PATH, "v1") is not None
     by_tag = store.load("org/data", "v1")["train"]
     by_sha = store.load("org/data", rev.sha)["train"]
     assert by_tag.to_list() == by_sha.to_list() == rows
     assert store.list_repos() == ["org/data"]
-    assert {(r.name, r.kind) for r in store.list_refs("org/data")} == {("main", "branch"), ("v1", "tag")}
+    assert {(r.name, r.kind) for r in store.list_refs("org/data")} == {
+        ("main", "branch"),
+        ("v1", "tag"),
+    }
 
 
 def test_identical_content_makes_no_commit(factory_home):
@@ -100,7 +112,11 @@ def test_other_branch_starts_from_main(factory_home):
     store = GitStore()
     main = store.publish("org/data", files([{"a": 1}]), message="first")
     dev = store.publish("org/data", files([{"a": 2}]), message="dev", branch="dev")
-    parent = subprocess.run(["git", "--git-dir", str(store.repo_path("org/data")), "rev-parse", f"{dev.sha}^"], capture_output=True, text=True).stdout.strip()
+    parent = subprocess.run(
+        ["git", "--git-dir", str(store.repo_path("org/data")), "rev-parse", f"{dev.sha}^"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     assert parent == main.sha
     assert store.resolve("org/data", "main") == main.sha
 
@@ -110,7 +126,10 @@ def test_unknown_repo_and_revision(factory_home):
     with pytest.raises(RepoNotFound, match="dataset 'org/none' not found in the local store"):
         store.resolve("org/none")
     store.publish("org/data", files([{"a": 1}]), message="first")
-    with pytest.raises(RevisionNotFound, match="dataset 'org/data' has no revision 'v9' \\(branches and tags: main\\)"):
+    with pytest.raises(
+        RevisionNotFound,
+        match="dataset 'org/data' has no revision 'v9' \\(branches and tags: main\\)",
+    ):
         store.resolve("org/data", "v9")
     with pytest.raises(ValueError, match="invalid revision"):
         store.resolve("org/data", "a..b")

@@ -38,8 +38,8 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from factory.build.seeds import derive_seed
-from factory.build.files import finished_npy, save_npy_atomic, write_text_atomic
+from factory.builds.files import finished_npy, save_npy_atomic, write_text_atomic
+from factory.builds.seeds import derive_seed
 
 KIND_URL, KIND_EXACT = 0, 1  # LSH bands are kinds 2 .. 2 + bands - 1
 REASONS = {KIND_URL: "dedup_url", KIND_EXACT: "dedup_exact"}
@@ -49,12 +49,28 @@ _MERSENNE = np.uint64((1 << 61) - 1)
 _WORD = re.compile(r"\w+")
 
 RECORD = np.dtype(
-    [("hash", "<u8"), ("prio", "<u4"), ("file", "<u4"), ("rec", "<u8"), ("shard", "<u4"), ("srank", "<u4"), ("pos", "<u8")]
+    [
+        ("hash", "<u8"),
+        ("prio", "<u4"),
+        ("file", "<u4"),
+        ("rec", "<u8"),
+        ("shard", "<u4"),
+        ("srank", "<u4"),
+        ("pos", "<u8"),
+    ]
 )
 PARA_RECORD = np.dtype(RECORD.descr + [("para", "<u4")])
 PAIR = np.dtype(
-    [("prio", "<u4"), ("file", "<u4"), ("rec", "<u8"), ("shard", "<u4"),
-     ("oprio", "<u4"), ("ofile", "<u4"), ("orec", "<u8"), ("kind", "<u4")]
+    [
+        ("prio", "<u4"),
+        ("file", "<u4"),
+        ("rec", "<u8"),
+        ("shard", "<u4"),
+        ("oprio", "<u4"),
+        ("ofile", "<u4"),
+        ("orec", "<u8"),
+        ("kind", "<u4"),
+    ]
 )
 _ORDER = ["hash", "prio", "file", "rec"]
 
@@ -100,8 +116,14 @@ class MinHasher:
     def shingles(self, text: str) -> np.ndarray:
         words = _WORD.findall(text.lower())
         n = self.ngram
-        grams = {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))} if words else {""}
-        return np.fromiter((xxhash.xxh32_intdigest(g) for g in grams), dtype=np.uint64, count=len(grams))
+        grams = (
+            {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+            if words
+            else {""}
+        )
+        return np.fromiter(
+            (xxhash.xxh32_intdigest(g) for g in grams), dtype=np.uint64, count=len(grams)
+        )
 
     def signature(self, text: str) -> np.ndarray:
         x = self.shingles(text)
@@ -142,8 +164,16 @@ class DedupSignatures(PipelineStep):
     name = "🔑 Dedup signatures"
     type = "🫂 - DEDUP"
 
-    def __init__(self, folder: str, hasher: MinHasher, *, url: bool = True, exact: bool = True, near: bool = True,
-                 paragraph_min_chars: int | None = None):
+    def __init__(
+        self,
+        folder: str,
+        hasher: MinHasher,
+        *,
+        url: bool = True,
+        exact: bool = True,
+        near: bool = True,
+        paragraph_min_chars: int | None = None,
+    ):
         super().__init__()
         self.folder = Path(folder)
         self.hasher = hasher
@@ -201,8 +231,16 @@ def _ranges(arrays: list[np.ndarray], chunk_records: int):
     for low, high in zip(edges[:-1], edges[1:]):
         chunk = []
         for array in arrays:
-            start = np.searchsorted(array["hash"], np.uint64(low), side="left") if low < (1 << 64) else len(array)
-            stop = np.searchsorted(array["hash"], np.uint64(high), side="left") if high < (1 << 64) else len(array)
+            start = (
+                np.searchsorted(array["hash"], np.uint64(low), side="left")
+                if low < (1 << 64)
+                else len(array)
+            )
+            stop = (
+                np.searchsorted(array["hash"], np.uint64(high), side="left")
+                if high < (1 << 64)
+                else len(array)
+            )
             if stop > start:
                 chunk.append(np.asarray(array[start:stop]))
         if chunk:
@@ -218,8 +256,14 @@ class DedupBuckets(PipelineStep):
     name = "🪣 Dedup buckets"
     type = "🫂 - DEDUP"
 
-    def __init__(self, folder: str, n_kinds: int, threshold: float, low_quality_priorities: list[int],
-                 chunk_records: int = 2_000_000):
+    def __init__(
+        self,
+        folder: str,
+        n_kinds: int,
+        threshold: float,
+        low_quality_priorities: list[int],
+        chunk_records: int = 2_000_000,
+    ):
         super().__init__()
         self.folder = Path(folder)
         self.n_kinds = n_kinds
@@ -232,7 +276,9 @@ class DedupBuckets(PipelineStep):
         out = None
         for r in np.unique(srank):
             if int(r) not in self._sigs:
-                self._sigs[int(r)] = np.load(self.folder / "minhash" / f"{int(r):05d}.npy", mmap_mode="r")
+                self._sigs[int(r)] = np.load(
+                    self.folder / "minhash" / f"{int(r):05d}.npy", mmap_mode="r"
+                )
             sel = srank == r
             rows = self._sigs[int(r)][pos[sel].astype(np.int64)]
             if out is None:
@@ -270,10 +316,14 @@ class DedupBuckets(PipelineStep):
         # every copy after the preferred one goes, but only from low-quality sources
         return repeated[np.isin(repeated["prio"], self.low_quality)]
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         pairs, cuts = [], []
         for kind in range(rank, self.n_kinds, world_size):
-            arrays = [np.load(f, mmap_mode="r") for f in finished_npy(self.folder / f"kind{kind:03d}")]
+            arrays = [
+                np.load(f, mmap_mode="r") for f in finished_npy(self.folder / f"kind{kind:03d}")
+            ]
             for chunk in _ranges(arrays, self.chunk_records):
                 pairs.append(self._pairs(chunk, kind))
         if rank == 0 and len(self.low_quality) and (self.folder / "paragraphs").is_dir():
@@ -308,7 +358,9 @@ class DedupClusters(PipelineStep):
         self.folder = Path(folder)
         self.sources = sources
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         parent: dict[tuple, tuple] = {}
 
         def find(x):
@@ -380,7 +432,11 @@ class DedupFilter(BaseFilter):
     def _removals(self, shard: int) -> dict:
         if shard not in self._loaded:
             path = self.folder / "removals" / f"{shard:05d}.json"
-            self._loaded[shard] = json.loads(path.read_text()) if path.exists() else {"documents": {}, "paragraphs": {}}
+            self._loaded[shard] = (
+                json.loads(path.read_text())
+                if path.exists()
+                else {"documents": {}, "paragraphs": {}}
+            )
         return self._loaded[shard]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:

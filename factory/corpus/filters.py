@@ -30,14 +30,22 @@ class _SourceAwareFilter(BaseFilter):
     prefix = ""
     keys: tuple[str, ...] = ()
 
-    def __init__(self, exclusion_writer: DiskWriter | None = None, per_source: dict[str, dict[str, Any]] | None = None, **thresholds):
+    def __init__(
+        self,
+        exclusion_writer: DiskWriter | None = None,
+        per_source: dict[str, dict[str, Any]] | None = None,
+        **thresholds,
+    ):
         super().__init__(exclusion_writer)
         unknown = sorted(set(thresholds) - set(self.keys))
         if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown threshold(s) {unknown} (allowed: {list(self.keys)})")
+            raise TypeError(
+                f"{type(self).__name__}: unknown threshold(s) {unknown} (allowed: {list(self.keys)})"
+            )
         self.defaults = {key: thresholds.get(key) for key in self.keys}
         self.per_source = {
-            source: self.defaults | {k: v for k, v in over.items() if k in self.keys} for source, over in (per_source or {}).items()
+            source: self.defaults | {k: v for k, v in over.items() if k in self.keys}
+            for source, over in (per_source or {}).items()
         }
 
     def thresholds(self, doc: Document) -> dict[str, Any]:
@@ -150,16 +158,25 @@ class BasqueGopherFilter(_SourceAwareFilter):
             failed.append(f"{p}_short_mean_word_length")
         if t["max_mean_word_length"] is not None and f.mean_word_length > t["max_mean_word_length"]:
             failed.append(f"{p}_long_mean_word_length")
-        if t["min_alpha_word_fraction"] is not None and f.alpha_word_fraction < t["min_alpha_word_fraction"]:
+        if (
+            t["min_alpha_word_fraction"] is not None
+            and f.alpha_word_fraction < t["min_alpha_word_fraction"]
+        ):
             failed.append(f"{p}_low_alpha_word_fraction")
         if t["max_symbol_word_ratio"] is not None:
             if f.hash_ratio > t["max_symbol_word_ratio"]:
                 failed.append(f"{p}_too_many_hashes")
             if f.ellipsis_ratio > t["max_symbol_word_ratio"]:
                 failed.append(f"{p}_too_many_ellipses")
-        if t["max_bullet_line_fraction"] is not None and f.bullet_line_fraction > t["max_bullet_line_fraction"]:
+        if (
+            t["max_bullet_line_fraction"] is not None
+            and f.bullet_line_fraction > t["max_bullet_line_fraction"]
+        ):
             failed.append(f"{p}_too_many_bullet_lines")
-        if t["max_ellipsis_line_fraction"] is not None and f.ellipsis_line_fraction > t["max_ellipsis_line_fraction"]:
+        if (
+            t["max_ellipsis_line_fraction"] is not None
+            and f.ellipsis_line_fraction > t["max_ellipsis_line_fraction"]
+        ):
             failed.append(f"{p}_too_many_ellipsis_lines")
         return failed
 
@@ -175,7 +192,9 @@ class BasqueC4Filter(_SourceAwareFilter):
     keys = ("drop_lorem_ipsum", "drop_curly_bracket")
 
     def __init__(self, drop_lorem_ipsum: bool = True, drop_curly_bracket: bool = True, **kwargs):
-        super().__init__(drop_lorem_ipsum=drop_lorem_ipsum, drop_curly_bracket=drop_curly_bracket, **kwargs)
+        super().__init__(
+            drop_lorem_ipsum=drop_lorem_ipsum, drop_curly_bracket=drop_curly_bracket, **kwargs
+        )
 
     def failures(self, doc: Document) -> list[str]:
         t = self.thresholds(doc)
@@ -200,7 +219,9 @@ class QualityScoreFilter(_ScoreFilter):
     score_key = "quality"
     reason = "low_score"
 
-    def __init__(self, scorer: str = "heuristic_v1", min_quality_score: float | None = 0.55, **kwargs):
+    def __init__(
+        self, scorer: str = "heuristic_v1", min_quality_score: float | None = 0.55, **kwargs
+    ):
         super().__init__(min_quality_score=min_quality_score, **kwargs)
         self.scorer_name = scorer
         self.scorer = resolve_scorer(scorer)

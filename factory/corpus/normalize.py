@@ -64,7 +64,12 @@ class InputLimitsFilter(BaseFilter):
 
     name = "🚧 Input limits"
 
-    def __init__(self, min_chars: int | None = None, max_chars: int | None = None, exclusion_writer: DiskWriter | None = None):
+    def __init__(
+        self,
+        min_chars: int | None = None,
+        max_chars: int | None = None,
+        exclusion_writer: DiskWriter | None = None,
+    ):
         super().__init__(exclusion_writer)
         self.min_chars = min_chars
         self.max_chars = max_chars

@@ -9,10 +9,17 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.readers.jsonl import JsonlReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from factory.build.context import BuildContext
-from factory.build.rows import RowWriter
-from factory.build.stage import Stage
-from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, StampShard, minhasher_for
+from factory.builds.context import BuildContext
+from factory.builds.rows import RowWriter
+from factory.builds.stage import Stage
+from factory.corpus.dedup import (
+    DedupBuckets,
+    DedupClusters,
+    DedupFilter,
+    DedupSignatures,
+    StampShard,
+    minhasher_for,
+)
 from factory.corpus.filters import SCORES_KEY, make_filters
 from factory.corpus.normalize import InputLimitsFilter, Normalizer
 from factory.corpus.readers import SourceFile, SourceReader
@@ -93,10 +100,19 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
     read = Stage(
         "read",
         [
-            SourceReader(source_files(recipe, ctx), quarantine_writer=ctx.exclusion_writer("read", "quarantine")),
-            InputLimitsFilter(max_chars=recipe.limits.max_chars, exclusion_writer=ctx.exclusion_writer("read", "input_gigantic")),
+            SourceReader(
+                source_files(recipe, ctx),
+                quarantine_writer=ctx.exclusion_writer("read", "quarantine"),
+            ),
+            InputLimitsFilter(
+                max_chars=recipe.limits.max_chars,
+                exclusion_writer=ctx.exclusion_writer("read", "input_gigantic"),
+            ),
             Normalizer(recipe.normalize.fix_encoding, recipe.normalize.whitespace),
-            InputLimitsFilter(min_chars=recipe.limits.min_chars, exclusion_writer=ctx.exclusion_writer("read", "input_empty")),
+            InputLimitsFilter(
+                min_chars=recipe.limits.min_chars,
+                exclusion_writer=ctx.exclusion_writer("read", "input_empty"),
+            ),
             StampShard(),
             CorpusStats(stats, "raw"),
             JsonlWriter(ctx.stage_output("read")),
@@ -106,12 +122,24 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
         "dedup_signatures",
         [
             JsonlReader(ctx.stage_output("read")),
-            DedupSignatures(index, hasher, url=d.url, exact=d.exact, near=d.near,
-                            paragraph_min_chars=d.paragraph_min_chars if low_quality else None),
+            DedupSignatures(
+                index,
+                hasher,
+                url=d.url,
+                exact=d.exact,
+                near=d.near,
+                paragraph_min_chars=d.paragraph_min_chars if low_quality else None,
+            ),
         ],
     )
-    buckets = Stage("dedup_buckets", [DedupBuckets(index, n_kinds, d.threshold, low_quality)], tasks=min(tasks, n_kinds))
-    clusters = Stage("dedup_clusters", [DedupClusters(index, [s.name for s in recipe.sources])], tasks=1)
+    buckets = Stage(
+        "dedup_buckets",
+        [DedupBuckets(index, n_kinds, d.threshold, low_quality)],
+        tasks=min(tasks, n_kinds),
+    )
+    clusters = Stage(
+        "dedup_clusters", [DedupClusters(index, [s.name for s in recipe.sources])], tasks=1
+    )
     flags = make_filters(recipe)  # label-only copies: Table 7 counts every rule a document fails
     filter_stage = Stage(
         "filter",
@@ -124,7 +152,11 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             JsonlWriter(ctx.stage_output("filter")),
         ],
     )
-    plan = Stage("split_plan", [SplitPlan(split_keys, split_plan, recipe.splits.validation, recipe.splits.test)], tasks=1)
+    plan = Stage(
+        "split_plan",
+        [SplitPlan(split_keys, split_plan, recipe.splits.validation, recipe.splits.test)],
+        tasks=1,
+    )
     rows = Stage(
         "rows",
         [
@@ -141,7 +173,13 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
     # its own stage, named by the tokenizer's fingerprint: `stats.tokenizer` stays out of the
     # recipe hash, so another tokenizer reuses every other stage and still gets counted
     label = _tokens_label(tokenizer)
-    tokens = Stage(label, [JsonlReader(ctx.stage_output("filter")), CorpusStats(stats, label, tokenizer=tokenizer.path)])
+    tokens = Stage(
+        label,
+        [
+            JsonlReader(ctx.stage_output("filter")),
+            CorpusStats(stats, label, tokenizer=tokenizer.path),
+        ],
+    )
     return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows]
 
 
@@ -151,8 +189,13 @@ def _tokens_label(tokenizer: TokenizerRef) -> str:
 
 def card_context(recipe: CorpusRecipe, ctx: BuildContext) -> dict:
     tokenizer = resolve_tokenizer(recipe.stats.tokenizer, recipe.base_dir)
-    return card_tables(recipe, _stats_dir(ctx), ctx, tokens_label=_tokens_label(tokenizer) if tokenizer else None,
-                       tokenizer=tokenizer.label if tokenizer else None)
+    return card_tables(
+        recipe,
+        _stats_dir(ctx),
+        ctx,
+        tokens_label=_tokens_label(tokenizer) if tokenizer else None,
+        tokenizer=tokenizer.label if tokenizer else None,
+    )
 
 
 def extra_files(recipe: CorpusRecipe, ctx: BuildContext) -> dict[str, Path]:

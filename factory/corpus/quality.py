@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from factory.errors import RecipeError
 
@@ -21,7 +21,7 @@ Scorer = Callable[[str], float]
 _MOJIBAKE = re.compile(r"\ufffd|Ã[\x80-\xbf¡-ÿ]|â€|Â[\x80-\xbf ]")
 _URL = re.compile(r"https?://|www\.|\S+@\S+\.\w{2,}")
 _RUN = re.compile(r"(\S)\1{5,}")
-_END = (".", "!", "?", ":", ";", "\"", "'", "»", "”", ")")
+_END = (".", "!", "?", ":", ";", '"', "'", "»", "”", ")")
 
 _SCORERS: dict[str, Scorer] = {}
 
@@ -55,7 +55,9 @@ def resolve_scorer(name: str) -> Scorer:
         if not callable(fn):
             raise RecipeError(f"quality.scorer: {name!r} is not callable")
         return fn
-    raise RecipeError(f"quality.scorer: unknown scorer {name!r} (allowed: {', '.join(available())} or module:function)")
+    raise RecipeError(
+        f"quality.scorer: unknown scorer {name!r} (allowed: {', '.join(available())} or module:function)"
+    )
 
 
 def _line_score(line: str) -> float:

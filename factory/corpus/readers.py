@@ -15,10 +15,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -58,7 +58,9 @@ class SourceReader(PipelineStep):
         self.files = files
         self.quarantine_writer = quarantine_writer
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         if data:
             yield from data
         mine = [f for f in self.files if f.file_index % world_size == rank]
@@ -73,7 +75,11 @@ class SourceReader(PipelineStep):
                         self.stat_update("quarantined", f"dropped_{reason}")
                         if writer is not None:
                             writer.write(
-                                Document(text=raw, id=where, metadata={"source": item.source, "quarantine_reason": reason}),
+                                Document(
+                                    text=raw,
+                                    id=where,
+                                    metadata={"source": item.source, "quarantine_reason": reason},
+                                ),
                                 rank,
                             )
 
@@ -90,11 +96,21 @@ class SourceReader(PipelineStep):
         except OSError as error:
             yield "input_unreadable_file", f"{type(error).__name__}: {error}", f"{item.path}"
 
-    def _doc(self, item: SourceFile, record_index: int, text: str, doc_id: str | None, url=None, date=None) -> Document:
+    def _doc(
+        self,
+        item: SourceFile,
+        record_index: int,
+        text: str,
+        doc_id: str | None,
+        url=None,
+        date=None,
+    ) -> Document:
         key = [item.priority, item.file_index, record_index]
         return Document(
             text=text,
-            id=str(doc_id) if doc_id not in (None, "") else f"{item.source}/{Path(item.path).name}/{record_index}",
+            id=str(doc_id)
+            if doc_id not in (None, "")
+            else f"{item.source}/{Path(item.path).name}/{record_index}",
             metadata={
                 "source": item.source,
                 "priority": item.priority,
@@ -107,12 +123,22 @@ class SourceReader(PipelineStep):
     def _from_record(self, item: SourceFile, index: int, record, where: str):
         fields = item.fields
         if not isinstance(record, dict):
-            return "input_not_a_record", json.dumps(record, ensure_ascii=False, default=str)[:10_000], where
+            return (
+                "input_not_a_record",
+                json.dumps(record, ensure_ascii=False, default=str)[:10_000],
+                where,
+            )
         text = record.get(fields["text"])
         if not isinstance(text, str):
-            return "input_missing_text", json.dumps(record, ensure_ascii=False, default=str)[:10_000], where
+            return (
+                "input_missing_text",
+                json.dumps(record, ensure_ascii=False, default=str)[:10_000],
+                where,
+            )
         pick = lambda name: record.get(name) if name else None  # noqa: E731
-        return self._doc(item, index, text, pick(fields["id"]), pick(fields["url"]), pick(fields["date"]))
+        return self._doc(
+            item, index, text, pick(fields["id"]), pick(fields["url"]), pick(fields["date"])
+        )
 
     def _jsonl(self, item: SourceFile):
         with _open_bytes(item.path) as handle:
@@ -123,7 +149,11 @@ class SourceReader(PipelineStep):
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    yield "input_undecodable_bytes", raw.decode("utf-8", errors="replace")[:10_000], where
+                    yield (
+                        "input_undecodable_bytes",
+                        raw.decode("utf-8", errors="replace")[:10_000],
+                        where,
+                    )
                     continue
                 try:
                     record = json.loads(line)
@@ -143,7 +173,11 @@ class SourceReader(PipelineStep):
                     yield self._from_record(item, index, record, f"{item.path}#{index}")
                     index += 1
         except pa.ArrowException as error:  # not Parquet, or corrupt from row `index` on
-            yield "input_unreadable_file", f"{type(error).__name__}: {error}", f"{item.path}#{index}"
+            yield (
+                "input_unreadable_file",
+                f"{type(error).__name__}: {error}",
+                f"{item.path}#{index}",
+            )
 
     def _text(self, item: SourceFile):
         with _open_bytes(item.path) as handle:
@@ -151,10 +185,16 @@ class SourceReader(PipelineStep):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            yield "input_undecodable_bytes", f"byte {error.start}: " + raw.decode("utf-8", errors="replace")[:10_000], item.path
+            yield (
+                "input_undecodable_bytes",
+                f"byte {error.start}: " + raw.decode("utf-8", errors="replace")[:10_000],
+                item.path,
+            )
             return
         if item.reader == "text_file":
             yield self._doc(item, 0, text, None)
             return
-        for index, block in enumerate(b for b in _BLANK_LINES.split(text.replace("\r\n", "\n")) if b.strip()):
+        for index, block in enumerate(
+            b for b in _BLANK_LINES.split(text.replace("\r\n", "\n")) if b.strip()
+        ):
             yield self._doc(item, index, block.strip(), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory.build.stats import merge_stage_stats
+from factory.builds.stats import merge_stage_stats
 from factory.corpus.stats import LENGTH_BINS, WORDLEN_BINS, human, merge_stats, percent
 
 # Table 7's rows, in the paper's order: (label, reason)
@@ -31,22 +31,41 @@ def _quarantine(ctx) -> dict[str, int]:
     return {reason: n for reason, n in sorted(dropped.items()) if reason.startswith("input_")}
 
 
-def card_tables(recipe, stats_dir: Path, ctx, tokens_label: str | None = None, tokenizer: str | None = None) -> dict:
+def card_tables(
+    recipe, stats_dir: Path, ctx, tokens_label: str | None = None, tokenizer: str | None = None
+) -> dict:
     """Table 2 (with tokens when `tokens_label` names a token count), Table 7 and the quarantine counts."""
-    raw, deduped, filtered = (merge_stats(stats_dir, label) for label in ("raw", "deduped", "filtered"))
-    tokens = merge_stats(stats_dir, tokens_label) if tokens_label else {"tokens_counted": False, "sources": {}}
+    raw, deduped, filtered = (
+        merge_stats(stats_dir, label) for label in ("raw", "deduped", "filtered")
+    )
+    tokens = (
+        merge_stats(stats_dir, tokens_label)
+        if tokens_label
+        else {"tokens_counted": False, "sources": {}}
+    )
     names = [s.name for s in recipe.sources]
     table2 = []
-    totals = {"raw_docs": 0, "raw_words": 0, "dedup_docs": 0, "dedup_words": 0, "docs": 0, "words": 0, "tokens": 0}
+    totals = {
+        "raw_docs": 0,
+        "raw_words": 0,
+        "dedup_docs": 0,
+        "dedup_words": 0,
+        "docs": 0,
+        "words": 0,
+        "tokens": 0,
+    }
     for name in names:
         r = raw["sources"].get(name, {})
         d = deduped["sources"].get(name, {})
         f = filtered["sources"].get(name, {})
         row = {
             "source": name,
-            "raw_docs": r.get("docs", 0), "raw_words": r.get("words", 0),
-            "dedup_docs": d.get("docs", 0), "dedup_words": d.get("words", 0),
-            "docs": f.get("docs", 0), "words": f.get("words", 0),
+            "raw_docs": r.get("docs", 0),
+            "raw_words": r.get("words", 0),
+            "dedup_docs": d.get("docs", 0),
+            "dedup_words": d.get("words", 0),
+            "docs": f.get("docs", 0),
+            "words": f.get("words", 0),
             "tokens": tokens["sources"].get(name, {}).get("tokens", 0),
         }
         for key in totals:
@@ -55,11 +74,19 @@ def card_tables(recipe, stats_dir: Path, ctx, tokens_label: str | None = None, t
     table2_total = totals | {f"{k}_h": human(v) for k, v in totals.items()}
     table7 = []
     for label, reason in TABLE7_RULES:
-        cells = [percent(deduped["sources"].get(n, {}).get("flags", {}).get(reason, 0), deduped["sources"].get(n, {}).get("docs", 0)) for n in names]
+        cells = [
+            percent(
+                deduped["sources"].get(n, {}).get("flags", {}).get(reason, 0),
+                deduped["sources"].get(n, {}).get("docs", 0),
+            )
+            for n in names
+        ]
         table7.append({"rule": label, "reason": reason, "cells": cells})
     thresholds = recipe.filters.model_dump()
     return {
-        "corpus_sources": [s.model_dump(mode="json") | {"priority": i} for i, s in enumerate(recipe.sources)],
+        "corpus_sources": [
+            s.model_dump(mode="json") | {"priority": i} for i, s in enumerate(recipe.sources)
+        ],
         "table2": table2,
         "table2_total": table2_total,
         "tokens_counted": tokens["tokens_counted"],
@@ -86,8 +113,20 @@ def write_plots(recipe, stats_dir: Path, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     specs = [
-        ("doc_length.png", "length_hist", LENGTH_BINS + [LENGTH_BINS[-1] * 10], "words per document", True),
-        ("mean_word_length.png", "wordlen_hist", WORDLEN_BINS + [WORDLEN_BINS[-1] + 0.5], "mean word length (characters)", False),
+        (
+            "doc_length.png",
+            "length_hist",
+            LENGTH_BINS + [LENGTH_BINS[-1] * 10],
+            "words per document",
+            True,
+        ),
+        (
+            "mean_word_length.png",
+            "wordlen_hist",
+            WORDLEN_BINS + [WORDLEN_BINS[-1] + 0.5],
+            "mean word length (characters)",
+            False,
+        ),
     ]
     for filename, key, edges, xlabel, log in specs:
         fig, ax = plt.subplots(figsize=(7, 4), dpi=100)

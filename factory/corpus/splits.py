@@ -17,7 +17,7 @@ import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from factory.build.files import finished_npy, save_npy_atomic, write_text_atomic
+from factory.builds.files import finished_npy, save_npy_atomic, write_text_atomic
 
 KEY = np.dtype([("prio", "<u4"), ("hash", "<u8")])
 
@@ -68,7 +68,9 @@ class SplitPlan(PipelineStep):
         self.plan_path = Path(plan_path)
         self.validation, self.test = validation, test
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         files = finished_npy(self.keys_folder)
         keys = np.concatenate([np.load(p) for p in files]) if files else np.zeros(0, dtype=KEY)
         plan = {}
@@ -76,8 +78,11 @@ class SplitPlan(PipelineStep):
             hashes = np.sort(keys["hash"][keys["prio"] == prio])
             n_test, n_val = split_sizes(len(hashes), self.validation, self.test)
             # a document is in test when its hash < test_below, else validation when < validation_below
-            cut = lambda k: int(hashes[k]) if k < len(hashes) else 1 << 64  # noqa: E731
-            plan[str(int(prio))] = {"docs": len(hashes), "test_below": cut(n_test), "validation_below": cut(n_test + n_val)}
+            plan[str(int(prio))] = {
+                "docs": len(hashes),
+                "test_below": _cut(hashes, n_test),
+                "validation_below": _cut(hashes, n_test + n_val),
+            }
         write_text_atomic(self.plan_path, json.dumps(plan, sort_keys=True))
         return
         yield
@@ -99,7 +104,18 @@ class SplitAssign(PipelineStep):
         for doc in data:
             cuts = plan[str(doc.metadata["priority"])]
             h = split_hash(self.seed, doc)
-            split = "test" if h < cuts["test_below"] else "validation" if h < cuts["validation_below"] else "train"
+            split = (
+                "test"
+                if h < cuts["test_below"]
+                else "validation"
+                if h < cuts["validation_below"]
+                else "train"
+            )
             doc.metadata["split"] = split
             self.stat_update(split)
             yield doc
+
+
+def _cut(hashes: np.ndarray, k: int) -> int:
+    """The k-th smallest hash, or past every hash when k is the whole source."""
+    return int(hashes[k]) if k < len(hashes) else 1 << 64

@@ -14,8 +14,8 @@ from pathlib import Path
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from factory.builds.files import write_text_atomic
 from factory.corpus.features import features_of
-from factory.build.files import write_text_atomic
 from factory.corpus.tokens import load_counter
 
 # document length in words: log-spaced bins from 1 to 10^6; mean word length: 0.5-wide bins up to 20
@@ -29,7 +29,14 @@ def _bin(value: float, edges: list[float]) -> int:
 
 
 def _empty_source() -> dict:
-    return {"docs": 0, "words": 0, "tokens": 0, "flags": {}, "length_hist": [0] * len(LENGTH_BINS), "wordlen_hist": [0] * len(WORDLEN_BINS)}
+    return {
+        "docs": 0,
+        "words": 0,
+        "tokens": 0,
+        "flags": {},
+        "length_hist": [0] * len(LENGTH_BINS),
+        "wordlen_hist": [0] * len(WORDLEN_BINS),
+    }
 
 
 class CorpusStats(PipelineStep):
@@ -42,7 +49,9 @@ class CorpusStats(PipelineStep):
     name = "📊 Corpus stats"
     type = "📊 - STATS"
 
-    def __init__(self, folder: str, label: str, filters: list | None = None, tokenizer: str | None = None):
+    def __init__(
+        self, folder: str, label: str, filters: list | None = None, tokenizer: str | None = None
+    ):
         super().__init__()
         self.folder = Path(folder)
         self.label = label
@@ -68,7 +77,9 @@ class CorpusStats(PipelineStep):
                         entry["flags"][reason] = entry["flags"].get(reason, 0) + 1
             yield doc
         payload = {"tokens_counted": tokenizer is not None, "sources": table}
-        write_text_atomic(self.folder / self.label / f"{rank:05d}.json", json.dumps(payload, sort_keys=True))
+        write_text_atomic(
+            self.folder / self.label / f"{rank:05d}.json", json.dumps(payload, sort_keys=True)
+        )
 
 
 def merge_stats(folder: Path, label: str) -> dict:
@@ -102,4 +113,3 @@ def human(n: float) -> str:
 
 def percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.2f}" if whole else "0.00"
-

@@ -7,7 +7,7 @@
   `AutoTokenizer.from_pretrained(folder, local_files_only=True)` can load (e.g. a SentencePiece
   `tokenizer.model`);
 * `demo`: the byte-level BPE tokenizer of the Magpie demo model, trained locally
-  (`factory.magpie.demo_model.ensure_demo_model()`, about a minute the first time, then cached).
+  (`factory.demo.model.ensure_demo_model()`, about a minute the first time, then cached).
 
 The token count stage is named after a fingerprint of the tokenizer, so a rebuild with another
 tokenizer counts again while every other stage of the build is reused.
@@ -16,15 +16,17 @@ tokenizer counts again while every other stage of the build is reused.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from factory.errors import RecipeError
 
 DEMO = "demo"
 _FIELD = "stats.tokenizer"
-_ALLOWED = "a tokenizer.json file, a local tokenizer folder, or `demo` (the Magpie demo model's tokenizer)"
+_ALLOWED = (
+    "a tokenizer.json file, a local tokenizer folder, or `demo` (the Magpie demo model's tokenizer)"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,15 @@ class TokenizerRef:
 
 
 def _fingerprint(path: Path) -> str:
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file() and p.name.startswith(("tokenizer", "special_tokens")))
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p.name.startswith(("tokenizer", "special_tokens"))
+        )
+    )
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode() + b"\0" + file.read_bytes())
@@ -49,7 +59,7 @@ def resolve_tokenizer(spec: str | None, base_dir: Path) -> TokenizerRef | None:
     if not spec:
         return None
     if spec == DEMO:
-        from factory.magpie.demo_model import ensure_demo_model
+        from factory.demo.model import ensure_demo_model
 
         path = ensure_demo_model()
     else:
@@ -63,7 +73,7 @@ def resolve_tokenizer(spec: str | None, base_dir: Path) -> TokenizerRef | None:
         raise RecipeError(f"{_FIELD}: the folder {path} holds no tokenizer files; give {_ALLOWED}")
     fingerprint = _fingerprint(path)
     if spec == DEMO:
-        from factory.magpie.demo_model import DEMO_MODEL_ID, demo_revision
+        from factory.demo.model import DEMO_MODEL_ID, demo_revision
 
         label = f"{DEMO_MODEL_ID}@{demo_revision()}"
     else:

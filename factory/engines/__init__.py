@@ -7,7 +7,15 @@ neither vllm nor a running server.
 from factory.engines.base import Engine, Prompt
 from factory.engines.spec import DEMO_MODEL, Completion, EngineSpec, SamplingParams
 
-__all__ = ["DEMO_MODEL", "Completion", "Engine", "EngineSpec", "Prompt", "SamplingParams", "make_engine"]
+__all__ = [
+    "DEMO_MODEL",
+    "Completion",
+    "Engine",
+    "EngineSpec",
+    "Prompt",
+    "SamplingParams",
+    "make_engine",
+]
 
 
 def make_engine(spec: EngineSpec) -> Engine:

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from factory.build.seeds import derive_seed
+from factory.builds.seeds import derive_seed
 from factory.engines.spec import Completion, EngineSpec, SamplingParams
 
 Prompt = str | list[int]

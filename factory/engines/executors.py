@@ -10,10 +10,17 @@ from factory.errors import MissingDependency, RecipeError
 from factory.recipe_base import ExecutorSpec
 
 
-def make_executor(spec: ExecutorSpec, pipeline: list, *, logging_dir: Path, tasks: int | None = None) -> PipelineExecutor:
+def make_executor(
+    spec: ExecutorSpec, pipeline: list, *, logging_dir: Path, tasks: int | None = None
+) -> PipelineExecutor:
     """A datatrove executor for one stage; `skip_completed=True` makes reruns resume."""
     tasks = tasks or spec.tasks
-    common = {"pipeline": pipeline, "tasks": tasks, "logging_dir": str(logging_dir), "skip_completed": True}
+    common = {
+        "pipeline": pipeline,
+        "tasks": tasks,
+        "logging_dir": str(logging_dir),
+        "skip_completed": True,
+    }
     options = dict(spec.options)
     if spec.type == "local":
         from datatrove.executor.local import LocalPipelineExecutor
@@ -58,7 +65,9 @@ def wait_for_tasks(executor: PipelineExecutor, tasks: int, *, poll_s: float = 10
     while executor.get_incomplete_ranks(range(tasks)):
         if squeue is None or not executor.job_id:
             return
-        queued = subprocess.run([squeue, "-h", "-j", str(executor.job_id)], capture_output=True, text=True)
+        queued = subprocess.run(
+            [squeue, "-h", "-j", str(executor.job_id)], capture_output=True, text=True
+        )
         if queued.returncode == 0 and not queued.stdout.strip():
             return  # the job left the queue: whatever is incomplete now has failed
         time.sleep(poll_s)

@@ -36,7 +36,9 @@ class OpenAIEngine(Engine):
         if spec.api_key_env:
             key = os.environ.get(spec.api_key_env)
             if not key:
-                raise EngineError(f"engine.api_key_env: the environment variable {spec.api_key_env} is not set")
+                raise EngineError(
+                    f"engine.api_key_env: the environment variable {spec.api_key_env} is not set"
+                )
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(
             base_url=spec.base_url.rstrip("/"),
@@ -71,13 +73,19 @@ class OpenAIEngine(Engine):
         try:
             response = self._client.post("/completions", json=body)
         except self._httpx.HTTPError as error:
-            raise EngineError(f"engine.base_url: request to {url} failed ({type(error).__name__}: {error})") from None
+            raise EngineError(
+                f"engine.base_url: request to {url} failed ({type(error).__name__}: {error})"
+            ) from None
         if response.status_code != 200:
-            raise EngineError(f"engine.base_url: {url} answered {response.status_code}: {response.text[:200]}")
+            raise EngineError(
+                f"engine.base_url: {url} answered {response.status_code}: {response.text[:200]}"
+            )
         data = response.json()
         choices = sorted(data.get("choices", []), key=lambda c: c.get("index", 0))
         if len(choices) != params.n:
-            raise EngineError(f"engine.base_url: {url} returned {len(choices)} choices for n={params.n}")
+            raise EngineError(
+                f"engine.base_url: {url} returned {len(choices)} choices for n={params.n}"
+            )
         usage = data.get("usage") or {}
         prompt_tokens = int(usage.get("prompt_tokens", 0))
         completion_total = int(usage.get("completion_tokens", 0))
@@ -85,7 +93,11 @@ class OpenAIEngine(Engine):
 
     def _completion(self, choice: dict, prompt_tokens: int, usage_tokens: int) -> Completion:
         text = choice.get("text") or ""
-        ids = self.tokenizer.encode(text, add_special_tokens=False) if self.tokenizer is not None else []
+        ids = (
+            self.tokenizer.encode(text, add_special_tokens=False)
+            if self.tokenizer is not None
+            else []
+        )
         return Completion(
             text=text,
             token_ids=ids,

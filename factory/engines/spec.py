@@ -14,29 +14,48 @@ DEMO_MODEL = "demo:tiny-eu"  # the special `model` value: the bundled tiny Basqu
 class SamplingParams(StrictModel):
     """Sampling settings, mapped 1:1 onto vLLM's `SamplingParams` and the OpenAI completions API."""
 
-    temperature: float = Field(1.0, ge=0.0, description="Softmax temperature; 0 means greedy decoding.")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest token set with this much probability.")
+    temperature: float = Field(
+        1.0, ge=0.0, description="Softmax temperature; 0 means greedy decoding."
+    )
+    top_p: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="Nucleus sampling: keep the smallest token set with this much probability.",
+    )
     max_tokens: int = Field(256, ge=1, description="Most new tokens per completion.")
-    stop: list[str] = Field(default_factory=list, description="Stop strings: the text is cut before the first one (not included).")
+    stop: list[str] = Field(
+        default_factory=list,
+        description="Stop strings: the text is cut before the first one (not included).",
+    )
     stop_token_ids: list[int] = Field(
-        default_factory=list, description="Token ids that end a completion, on top of the model's own end-of-sequence ids."
+        default_factory=list,
+        description="Token ids that end a completion, on top of the model's own end-of-sequence ids.",
     )
     n: int = Field(1, ge=1, description="Completions per prompt.")
     seed: int | None = Field(
-        None, description="Seed for this call; the same prompts, batch and seed give the same outputs on the same hardware."
+        None,
+        description="Seed for this call; the same prompts, batch and seed give the same outputs on the same hardware.",
     )
 
 
 class Completion(StrictModel):
     """One generated continuation of one prompt."""
 
-    text: str = Field(..., description="The generated text, stop string and end-of-sequence token left out.")
-    token_ids: list[int] = Field(..., description="The generated token ids (including the stop token, if one ended it).")
+    text: str = Field(
+        ..., description="The generated text, stop string and end-of-sequence token left out."
+    )
+    token_ids: list[int] = Field(
+        ..., description="The generated token ids (including the stop token, if one ended it)."
+    )
     finish_reason: Literal["stop", "length"] = Field(
-        ..., description="`stop`: a stop token or stop string ended it; `length`: it reached max_tokens."
+        ...,
+        description="`stop`: a stop token or stop string ended it; `length`: it reached max_tokens.",
     )
     prompt_tokens: int = Field(..., description="Tokens in the prompt.")
-    completion_tokens: int = Field(..., description="Tokens generated (len(token_ids) where the engine knows the ids).")
+    completion_tokens: int = Field(
+        ..., description="Tokens generated (len(token_ids) where the engine knows the ids)."
+    )
 
 
 class EngineSpec(StrictModel):
@@ -48,29 +67,60 @@ class EngineSpec(StrictModel):
         "`openai`: the /v1/completions endpoint of an OpenAI-compatible server (vllm serve, SGLang, llama.cpp).",
     )
     model: str = Field(
-        ..., description=f"Hugging Face model id or local path; `{DEMO_MODEL}` is the tiny Basque demo model (transformers only)."
+        ...,
+        description=f"Hugging Face model id or local path; `{DEMO_MODEL}` is the tiny Basque demo model (transformers only).",
     )
-    revision: str | None = Field(None, description="Model revision (branch, tag or commit) to load; pin a commit for reproducible builds.")
+    revision: str | None = Field(
+        None,
+        description="Model revision (branch, tag or commit) to load; pin a commit for reproducible builds.",
+    )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="Weight dtype; `auto`: the checkpoint's dtype (float32 for the demo model)."
+        "auto",
+        description="Weight dtype; `auto`: the checkpoint's dtype (float32 for the demo model).",
     )
-    device: str = Field("auto", description="transformers only: `cpu`, `cuda`, `cuda:N` or `auto` (cuda when available).")
-    batch_size: int = Field(32, ge=1, description="transformers only: sequences generated together (vllm and openai servers schedule their own batches).")
-    tensor_parallel_size: int = Field(1, ge=1, description="vllm only: GPUs one model is split across.")
-    enable_prefix_caching: bool = Field(True, description="vllm only: reuse the KV cache of shared prompt prefixes (Magpie prompts share all of it).")
-    max_model_len: int | None = Field(None, ge=1, description="vllm only: context length to allocate (default: the model's).")
-    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0, description="vllm only: share of GPU memory vllm may take.")
-    base_url: str | None = Field(None, description="openai only: server URL up to and including `/v1`, e.g. http://127.0.0.1:8000/v1.")
+    device: str = Field(
+        "auto",
+        description="transformers only: `cpu`, `cuda`, `cuda:N` or `auto` (cuda when available).",
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        description="transformers only: sequences generated together (vllm and openai servers schedule their own batches).",
+    )
+    tensor_parallel_size: int = Field(
+        1, ge=1, description="vllm only: GPUs one model is split across."
+    )
+    enable_prefix_caching: bool = Field(
+        True,
+        description="vllm only: reuse the KV cache of shared prompt prefixes (Magpie prompts share all of it).",
+    )
+    max_model_len: int | None = Field(
+        None, ge=1, description="vllm only: context length to allocate (default: the model's)."
+    )
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0.0, le=1.0, description="vllm only: share of GPU memory vllm may take."
+    )
+    base_url: str | None = Field(
+        None,
+        description="openai only: server URL up to and including `/v1`, e.g. http://127.0.0.1:8000/v1.",
+    )
     api_key_env: str | None = Field(
-        None, description="openai only: name of the environment variable holding the API key (the key itself never goes in a recipe)."
+        None,
+        description="openai only: name of the environment variable holding the API key (the key itself never goes in a recipe).",
     )
-    request_timeout_s: float = Field(120, gt=0, description="openai only: seconds before one request is given up.")
+    request_timeout_s: float = Field(
+        120, gt=0, description="openai only: seconds before one request is given up."
+    )
     concurrency: int = Field(8, ge=1, description="openai only: requests in flight at once.")
 
     @model_validator(mode="after")
     def _backend_fits(self) -> EngineSpec:
         if self.type == "openai" and not self.base_url:
-            raise ValueError("engine.type openai needs engine.base_url (e.g. http://127.0.0.1:8000/v1)")
+            raise ValueError(
+                "engine.type openai needs engine.base_url (e.g. http://127.0.0.1:8000/v1)"
+            )
         if self.model == DEMO_MODEL and self.type != "transformers":
-            raise ValueError(f"engine.model {DEMO_MODEL!r} runs on engine.type transformers only (got {self.type!r})")
+            raise ValueError(
+                f"engine.model {DEMO_MODEL!r} runs on engine.type transformers only (got {self.type!r})"
+            )
         return self

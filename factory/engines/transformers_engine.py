@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from factory.build.seeds import derive_seed
+from factory.builds.seeds import derive_seed
 from factory.engines.base import Engine, Prompt, cut_at_stop
 from factory.engines.spec import DEMO_MODEL, Completion, EngineSpec, SamplingParams
 from factory.errors import EngineError, MissingDependency
@@ -28,11 +28,13 @@ class TransformersEngine(Engine):
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
-            raise MissingDependency("transformers", "'latxa-factory'", "The transformers engine") from None
+            raise MissingDependency(
+                "transformers", "'latxa-factory'", "The transformers engine"
+            ) from None
         self.spec = spec
         self._torch = torch
         if spec.model == DEMO_MODEL:
-            from factory.magpie.demo_model import DEMO_MODEL_ID, demo_revision, ensure_demo_model
+            from factory.demo.model import DEMO_MODEL_ID, demo_revision, ensure_demo_model
 
             path, revision = str(ensure_demo_model()), None
             self.model_id, self.model_revision = DEMO_MODEL_ID, demo_revision()
@@ -40,7 +42,9 @@ class TransformersEngine(Engine):
             path, revision = spec.model, spec.revision
             self.model_id, self.model_revision = spec.model, spec.revision
         self.device = _pick_device(torch, spec.device)
-        dtype = "auto" if spec.dtype == "auto" else getattr(torch, spec.dtype)  # the spec's names are torch's
+        dtype = (
+            "auto" if spec.dtype == "auto" else getattr(torch, spec.dtype)
+        )  # the spec's names are torch's
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # one bar per task per stage drowns the build's own progress lines
@@ -48,11 +52,15 @@ class TransformersEngine(Engine):
             self.tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
             self.model = AutoModelForCausalLM.from_pretrained(path, revision=revision, dtype=dtype)
         except OSError as error:
-            raise EngineError(f"engine.model {spec.model!r}: cannot load it with transformers ({error})") from None
+            raise EngineError(
+                f"engine.model {spec.model!r}: cannot load it with transformers ({error})"
+            ) from None
         self._setup(self.model)
 
     @classmethod
-    def from_model(cls, spec: EngineSpec, model, tokenizer, *, model_id: str, model_revision: str | None = None) -> TransformersEngine:
+    def from_model(
+        cls, spec: EngineSpec, model, tokenizer, *, model_id: str, model_revision: str | None = None
+    ) -> TransformersEngine:
         """An engine around an already loaded model (benchmarks build random-weight models in memory)."""
         import torch
 
@@ -95,7 +103,9 @@ class TransformersEngine(Engine):
         else:
             ids = list(prompt)
         if not ids:
-            raise EngineError("engine: an empty prompt cannot be continued (give at least one token)")
+            raise EngineError(
+                "engine: an empty prompt cannot be continued (give at least one token)"
+            )
         return ids
 
     def _generate_batch(self, batch: list[list[int]], params: SamplingParams) -> list[Completion]:
@@ -114,7 +124,12 @@ class TransformersEngine(Engine):
             attention_mask[row, width - len(ids) :] = 1
         stop_ids = list(dict.fromkeys(self._eos_ids + params.stop_token_ids))
         sampling = (
-            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": None}
+            {
+                "do_sample": True,
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "top_k": None,
+            }
             if params.temperature > 0
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         )
@@ -131,9 +146,14 @@ class TransformersEngine(Engine):
                 **extra,
             )
         new_tokens = output[:rows, width:].tolist()
-        return [self._completion(ids, len(prompt), stop_ids, params) for ids, prompt in zip(new_tokens, batch)]
+        return [
+            self._completion(ids, len(prompt), stop_ids, params)
+            for ids, prompt in zip(new_tokens, batch)
+        ]
 
-    def _completion(self, ids: list[int], prompt_len: int, stop_ids: list[int], params: SamplingParams) -> Completion:
+    def _completion(
+        self, ids: list[int], prompt_len: int, stop_ids: list[int], params: SamplingParams
+    ) -> Completion:
         # the batch is padded after a row's stop token: keep up to and including it
         stopped_at = next((i for i, t in enumerate(ids) if t in stop_ids), None)
         if stopped_at is not None:
@@ -173,5 +193,7 @@ def _pick_device(torch, device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EngineError(f"engine.device {device!r}: no CUDA device is available here (use cpu or auto)")
+        raise EngineError(
+            f"engine.device {device!r}: no CUDA device is available here (use cpu or auto)"
+        )
     return device

@@ -49,7 +49,11 @@ class VllmEngine(Engine):
         vllm = self._vllm
         # tokenize text ourselves: vLLM would add a BOS in front of the template's own
         requests = [
-            {"prompt_token_ids": self.tokenizer.encode(p, add_special_tokens=False) if isinstance(p, str) else list(p)}
+            {
+                "prompt_token_ids": self.tokenizer.encode(p, add_special_tokens=False)
+                if isinstance(p, str)
+                else list(p)
+            }
             for p in prompts
         ]
         sampling = [

@@ -6,7 +6,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,9 +14,12 @@ from factory.errors import MissingDependency
 
 
 def eval_config_command(
-    spec: Annotated[Path, typer.Argument(help="Eval suite spec YAML (see eval/).", show_default=False)],
+    spec: Annotated[
+        Path, typer.Argument(help="Eval suite spec YAML (see eval/).", show_default=False)
+    ],
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Folder for the task YAMLs (default: ./<suite name>.lm_eval).")
+        Path | None,
+        typer.Option("--out", help="Folder for the task YAMLs (default: ./<suite name>.lm_eval)."),
     ] = None,
     run: Annotated[bool, typer.Option("--run", help="Then run the lm_eval command.")] = False,
 ) -> None:
@@ -32,8 +35,12 @@ def eval_config_command(
         raise MissingDependency("lm_eval", "lm-eval", "factory eval-config --run")
     result = lm_eval_tasks.write(loaded, target, spec)
     for task in result.tasks:
-        typer.echo(f"pinned {task.pinned.ref} -> {task.pinned.sha} ({task.pinned.backend}) for task {task.name}")
-    typer.echo(f"wrote {len(result.tasks)} task file(s), {loaded.name}.yaml and lineage.json in {result.out_dir}")
+        typer.echo(
+            f"pinned {task.pinned.ref} -> {task.pinned.sha} ({task.pinned.backend}) for task {task.name}"
+        )
+    typer.echo(
+        f"wrote {len(result.tasks)} task file(s), {loaded.name}.yaml and lineage.json in {result.out_dir}"
+    )
     typer.echo(shlex.join(result.command))
     if run:
         raise typer.Exit(subprocess.run([lm_eval, *result.command[1:]]).returncode)

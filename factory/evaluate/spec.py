@@ -23,7 +23,13 @@ DEFAULT_METRICS: dict[str, list[dict[str, Any]]] = {
     "generate_until": [{"metric": "exact_match", "aggregation": "mean", "higher_is_better": True}],
     "multiple_choice": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
     "loglikelihood": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
-    "loglikelihood_rolling": [{"metric": "word_perplexity", "aggregation": "weighted_perplexity", "higher_is_better": False}],
+    "loglikelihood_rolling": [
+        {
+            "metric": "word_perplexity",
+            "aggregation": "weighted_perplexity",
+            "higher_is_better": False,
+        }
+    ],
 }
 # model_args the wrapper writes itself, or that would leak a secret into a command line
 RESERVED_MODEL_ARGS = frozenset({"pretrained", "revision", "token", "use_auth_token"})
@@ -39,27 +45,41 @@ class DatasetTask(StrictModel):
     """An lm-eval task made from a dataset published by this project."""
 
     task: str = Field(description="Name of the generated lm-eval task (letters, digits, _ - .).")
-    dataset: str = Field(description="The dataset as `org/name@revision` (a tag or commit sha; resolved to a sha).")
-    config: str | None = Field(None, description="Dataset config (default: the card's default config).")
+    dataset: str = Field(
+        description="The dataset as `org/name@revision` (a tag or commit sha; resolved to a sha)."
+    )
+    config: str | None = Field(
+        None, description="Dataset config (default: the card's default config)."
+    )
     test_split: str = Field("test", description="Split the model is scored on.")
     fewshot_split: str | None = Field(None, description="Split few-shot examples are drawn from.")
     output_type: OutputType = Field(description="How lm-eval scores the model on each row.")
-    doc_to_text: str = Field(description="Jinja template of the prompt, over the row's columns, e.g. '{{question}}'.")
+    doc_to_text: str = Field(
+        description="Jinja template of the prompt, over the row's columns, e.g. '{{question}}'."
+    )
     doc_to_target: str = Field(description="Jinja template (or column name) of the gold answer.")
     doc_to_choice: str | list[str] | None = Field(
-        None, description="multiple_choice only: a Jinja template giving the list of choices, or the list itself."
+        None,
+        description="multiple_choice only: a Jinja template giving the list of choices, or the list itself.",
     )
-    target_delimiter: str | None = Field(None, description="Text between prompt and answer (lm-eval default: ' ').")
+    target_delimiter: str | None = Field(
+        None, description="Text between prompt and answer (lm-eval default: ' ')."
+    )
     generation_kwargs: dict[str, Any] | None = Field(
-        None, description="generate_until only: e.g. {until: ['\\n'], max_gen_toks: 256, do_sample: false}."
+        None,
+        description="generate_until only: e.g. {until: ['\\n'], max_gen_toks: 256, do_sample: false}.",
     )
     metric_list: list[dict[str, Any]] | None = Field(
-        None, description="lm-eval metric_list; default: exact_match for generate_until, acc otherwise."
+        None,
+        description="lm-eval metric_list; default: exact_match for generate_until, acc otherwise.",
     )
     num_fewshot: int | None = Field(None, ge=0, description="Few-shot examples for this task.")
-    version: float = Field(1.0, description="Task version, recorded as metadata.version in the results.")
+    version: float = Field(
+        1.0, description="Task version, recorded as metadata.version in the results."
+    )
     backend: Literal["local", "hub"] | None = Field(
-        None, description="Store to resolve the dataset in; default: the local store if it has it, else the Hub."
+        None,
+        description="Store to resolve the dataset in; default: the local store if it has it, else the Hub.",
     )
 
     @field_validator("task")
@@ -75,13 +95,21 @@ class DatasetTask(StrictModel):
     @model_validator(mode="after")
     def _choices_match_type(self) -> DatasetTask:
         if self.output_type == "multiple_choice" and self.doc_to_choice is None:
-            raise ValueError("output_type multiple_choice needs doc_to_choice (a template or a list of choices)")
+            raise ValueError(
+                "output_type multiple_choice needs doc_to_choice (a template or a list of choices)"
+            )
         if self.output_type != "multiple_choice" and self.doc_to_choice is not None:
-            raise ValueError(f"doc_to_choice is only for multiple_choice tasks (this one is {self.output_type})")
+            raise ValueError(
+                f"doc_to_choice is only for multiple_choice tasks (this one is {self.output_type})"
+            )
         if self.generation_kwargs is not None and self.output_type != "generate_until":
-            raise ValueError(f"generation_kwargs is only for generate_until tasks (this one is {self.output_type})")
+            raise ValueError(
+                f"generation_kwargs is only for generate_until tasks (this one is {self.output_type})"
+            )
         if self.fewshot_split is None and self.num_fewshot:
-            raise ValueError("num_fewshot > 0 needs fewshot_split (the split few-shot examples come from)")
+            raise ValueError(
+                "num_fewshot > 0 needs fewshot_split (the split few-shot examples come from)"
+            )
         return self
 
 
@@ -101,20 +129,32 @@ SuiteTask = Annotated[
 class EvalSpec(StrictModel):
     """What `factory eval-config` turns into lm-eval task files and a command."""
 
-    name: str = Field(description="Name of the suite: the lm-eval group written for it and the output folder.")
+    name: str = Field(
+        description="Name of the suite: the lm-eval group written for it and the output folder."
+    )
     model: str = Field(description="Hugging Face model id (or local folder) to evaluate.")
     model_revision: str = Field(description="Commit sha (or tag) of the model.")
     model_args: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Other `--model_args` for lm-eval's hf model, e.g. {dtype: bfloat16}."
+        default_factory=dict,
+        description="Other `--model_args` for lm-eval's hf model, e.g. {dtype: bfloat16}.",
     )
     tasks: list[SuiteTask] = Field(
-        min_length=1, description="lm-eval task names (e.g. xcopa_eu, basque_bench) and/or dataset tasks."
+        min_length=1,
+        description="lm-eval task names (e.g. xcopa_eu, basque_bench) and/or dataset tasks.",
     )
-    num_fewshot: int | None = Field(None, ge=0, description="Few-shot examples for every task (lm-eval --num_fewshot).")
+    num_fewshot: int | None = Field(
+        None, ge=0, description="Few-shot examples for every task (lm-eval --num_fewshot)."
+    )
     batch_size: str = Field("auto", description="lm-eval --batch_size.")
-    seed: int = Field(1234, description="lm-eval --seed (python, numpy, torch and few-shot sampling).")
-    output_path: str = Field("results", description="lm-eval --output_path: where results JSON files go.")
-    limit: int | None = Field(None, ge=1, description="lm-eval --limit: rows per task (for smoke tests only).")
+    seed: int = Field(
+        1234, description="lm-eval --seed (python, numpy, torch and few-shot sampling)."
+    )
+    output_path: str = Field(
+        "results", description="lm-eval --output_path: where results JSON files go."
+    )
+    limit: int | None = Field(
+        None, ge=1, description="lm-eval --limit: rows per task (for smoke tests only)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -141,7 +181,9 @@ class EvalSpec(StrictModel):
     @model_validator(mode="after")
     def _suite_name_free(self) -> EvalSpec:
         if self.name in suite_task_names(self.tasks):
-            raise ValueError(f"the suite name {self.name!r} is also a task name: rename one (lm-eval needs them distinct)")
+            raise ValueError(
+                f"the suite name {self.name!r} is also a task name: rename one (lm-eval needs them distinct)"
+            )
         return self
 
     @field_validator("model_args")
@@ -155,5 +197,7 @@ class EvalSpec(StrictModel):
             )
         for key, arg in value.items():
             if any(c in str(arg) for c in ",= "):
-                raise ValueError(f"model_args.{key}: {arg!r} may not contain ',', '=' or spaces (lm-eval splits on them)")
+                raise ValueError(
+                    f"model_args.{key}: {arg!r} may not contain ',', '=' or spaces (lm-eval splits on them)"
+                )
         return value

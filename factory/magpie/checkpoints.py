@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factory.build.files import write_text_atomic
+from factory.builds.files import write_text_atomic
 
 
 class ChunkCheckpoints:
@@ -29,5 +29,7 @@ class ChunkCheckpoints:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
     def save(self, chunk: int, records: list[dict]) -> None:
-        lines = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)
+        lines = (
+            json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records
+        )
         write_text_atomic(self.path(chunk), "".join(lines))

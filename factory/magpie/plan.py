@@ -8,9 +8,9 @@ import json
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from factory.build.context import BuildContext
-from factory.build.rows import RowWriter
-from factory.build.stage import Stage
+from factory.builds.context import BuildContext
+from factory.builds.rows import RowWriter
+from factory.builds.stage import Stage
 from factory.magpie.filters import (
     ExactDedupFilter,
     LanguageFilter,
@@ -27,28 +27,56 @@ from factory.magpie.rows import MagpieRowBuilder
 from factory.magpie.stages import InstructionGenerator, ResponseGenerator
 
 
-def _turn_filters(recipe: MagpieRecipe, ctx: BuildContext, stage: str, roles: tuple[str, ...]) -> list:
+def _turn_filters(
+    recipe: MagpieRecipe, ctx: BuildContext, stage: str, roles: tuple[str, ...]
+) -> list:
     """Cleaning plus the per-turn filters, on the turns of `roles`."""
     f = recipe.filters
     template = recipe.magpie.resolved_template()
     excluded = lambda name: ctx.exclusion_writer(stage, name)  # noqa: E731
     steps = [
         MagpieCleaner(template.stop, template.role_words),
-        TemplateLeftoverFilter(template.stop, roles=roles, exclusion_writer=excluded("template_leftover")),
+        TemplateLeftoverFilter(
+            template.stop, roles=roles, exclusion_writer=excluded("template_leftover")
+        ),
     ]
     if f.drop_truncated:
         steps.append(TruncationFilter(exclusion_writer=excluded("truncated")))
-    steps.append(LengthFilter(f.instruction_length.min_chars, f.instruction_length.max_chars, roles=("user",), exclusion_writer=excluded("instruction_length")))
+    steps.append(
+        LengthFilter(
+            f.instruction_length.min_chars,
+            f.instruction_length.max_chars,
+            roles=("user",),
+            exclusion_writer=excluded("instruction_length"),
+        )
+    )
     if "assistant" in roles:
-        steps.append(LengthFilter(f.response_length.min_chars, f.response_length.max_chars, roles=("assistant",), exclusion_writer=excluded("response_length")))
+        steps.append(
+            LengthFilter(
+                f.response_length.min_chars,
+                f.response_length.max_chars,
+                roles=("assistant",),
+                exclusion_writer=excluded("response_length"),
+            )
+        )
     steps.append(
         RepetitionFilter(
-            f.repetition.ngram, f.repetition.max_duplicate_ngram_fraction, f.repetition.max_char_run, roles=roles, exclusion_writer=excluded("repetition")
+            f.repetition.ngram,
+            f.repetition.max_duplicate_ngram_fraction,
+            f.repetition.max_char_run,
+            roles=roles,
+            exclusion_writer=excluded("repetition"),
         )
     )
     if f.language.enabled:
         steps.append(
-            LanguageFilter(recipe.magpie.language, f.language.method, f.language.min_fraction, roles=roles, exclusion_writer=excluded("language"))
+            LanguageFilter(
+                recipe.magpie.language,
+                f.language.method,
+                f.language.min_fraction,
+                roles=roles,
+                exclusion_writer=excluded("language"),
+            )
         )
     return steps
 
@@ -56,7 +84,12 @@ def _turn_filters(recipe: MagpieRecipe, ctx: BuildContext, stage: str, roles: tu
 def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
     magpie = recipe.magpie
     template = magpie.resolved_template()
-    common = {"engine": recipe.engine, "template": template, "seed": recipe.seed, "checkpoint_every": magpie.checkpoint_every}
+    common = {
+        "engine": recipe.engine,
+        "template": template,
+        "seed": recipe.seed,
+        "checkpoint_every": magpie.checkpoint_every,
+    }
     instructions = Stage(
         "instructions",
         [
@@ -108,7 +141,12 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         "demo_model": recipe.uses_demo_model,
         "engine": recipe.engine.model_dump(mode="json", exclude={"api_key_env", "base_url"}),
         "magpie": magpie.model_dump(mode="json"),
-        "magpie_template": {"name": template.name, "pre_query": template.pre_query, "stop": list(template.stop), "control": template.control},
+        "magpie_template": {
+            "name": template.name,
+            "pre_query": template.pre_query,
+            "stop": list(template.stop),
+            "control": template.control,
+        },
         "filters": recipe.filters.model_dump(mode="json"),
         "language_reason": not_language_reason(magpie.language),
         "lineage_extra": {
@@ -127,5 +165,8 @@ def _resolved_model(ctx: BuildContext) -> dict:
             line = handle.readline()
         if line.strip():
             row = json.loads(line)
-            return {"model (resolved)": row.get("model"), "model revision (resolved)": row.get("model_revision")}
+            return {
+                "model (resolved)": row.get("model"),
+                "model revision (resolved)": row.get("model_revision"),
+            }
     return {}

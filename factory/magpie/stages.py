@@ -16,9 +16,9 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
-from factory.build.seeds import derive_seed
+from factory.builds.progress import TaskProgress
+from factory.builds.seeds import derive_seed
 from factory.engines.spec import EngineSpec
-from factory.build.progress import TaskProgress
 from factory.magpie.checkpoints import ChunkCheckpoints
 from factory.magpie.conversation import add_turn, conversation
 from factory.magpie.recipe import Sampling
@@ -51,7 +51,14 @@ class _GenerationStep(PipelineStep):
     type = "🧠 - GENERATE"
     _requires_dependencies = ["transformers"]
 
-    def __init__(self, engine: EngineSpec, template: ResolvedTemplate, seed: int, checkpoint_dir: str, checkpoint_every: int):
+    def __init__(
+        self,
+        engine: EngineSpec,
+        template: ResolvedTemplate,
+        seed: int,
+        checkpoint_dir: str,
+        checkpoint_every: int,
+    ):
         super().__init__()
         self.engine_spec = engine
         self.template = template
@@ -84,15 +91,25 @@ class _GenerationStep(PipelineStep):
                 f"engine {self.engine_spec.model!r}: Magpie's response step needs the model's chat template, "
                 "but the engine has no tokenizer with one"
             )
-        system = [{"role": "system", "content": self.template.system_prompt}] if self.template.system_prompt else []
-        return tokenizer.apply_chat_template(system + messages, tokenize=False, add_generation_prompt=generation_prompt)
+        system = (
+            [{"role": "system", "content": self.template.system_prompt}]
+            if self.template.system_prompt
+            else []
+        )
+        return tokenizer.apply_chat_template(
+            system + messages, tokenize=False, add_generation_prompt=generation_prompt
+        )
 
-    def generate(self, prompts: list[str | list[int]], sampling: Sampling, seed: int, role: str) -> list[tuple[str, dict]]:
-        params = sampling.params(self.template, stop_token_ids(self.engine.tokenizer, self.template), seed)
+    def generate(
+        self, prompts: list[str | list[int]], sampling: Sampling, seed: int, role: str
+    ) -> list[tuple[str, dict]]:
+        params = sampling.params(
+            self.template, stop_token_ids(self.engine.tokenizer, self.template), seed
+        )
         with self.track_time("generate"):
             outputs = self.engine.generate(prompts, params)
         results = []
-        for (completion, *_rest) in outputs:
+        for completion, *_rest in outputs:
             self.stat_update(f"{role}_completion_tokens", value=completion.completion_tokens)
             facts = {
                 "role": role,
@@ -131,7 +148,9 @@ class InstructionGenerator(_GenerationStep):
         self.sampling = sampling
         self.id_prefix = self.template.control or "general"
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         if data:
             yield from data
         bounds = chunk_bounds(self.n_instructions, self.checkpoint_every)
@@ -158,13 +177,20 @@ class InstructionGenerator(_GenerationStep):
         seed = derive_seed(self.seed, "magpie", "instructions", k)
         outputs = self.generate([prompt] * (end - start), self.sampling, seed, "user")
         info = self.model_info()
-        return [{"index": start + i, "text": text, "facts": facts, **info} for i, (text, facts) in enumerate(outputs)]
+        return [
+            {"index": start + i, "text": text, "facts": facts, **info}
+            for i, (text, facts) in enumerate(outputs)
+        ]
 
     def _document(self, record: dict) -> Document:
         doc = Document(
             text="",
             id=f"{self.id_prefix}_{record['index']:08d}",
-            metadata={"index": record["index"], "model": record["model"], "model_revision": record["model_revision"]},
+            metadata={
+                "index": record["index"],
+                "model": record["model"],
+                "model_revision": record["model_revision"],
+            },
         )
         add_turn(doc, "user", record["text"], record["facts"])
         return doc
@@ -213,16 +239,27 @@ class ResponseGenerator(_GenerationStep):
         added: list[list] = [[] for _ in batch]
         for turn in range(self.n_turns):
             if turn > 0:
-                prompts = [self.encode(self.chat_prompt(c, generation_prompt=False) + self.template.mt_append) for c in chats]
+                prompts = [
+                    self.encode(
+                        self.chat_prompt(c, generation_prompt=False) + self.template.mt_append
+                    )
+                    for c in chats
+                ]
                 seed = derive_seed(self.seed, "magpie", "followups", rank, k, turn)
-                self._append(chats, added, "user", self.generate(prompts, self.instruction, seed, "user"))
+                self._append(
+                    chats, added, "user", self.generate(prompts, self.instruction, seed, "user")
+                )
             prompts = [self.encode(self.chat_prompt(c, generation_prompt=True)) for c in chats]
             seed = derive_seed(self.seed, "magpie", "responses", rank, k, turn)
-            self._append(chats, added, "assistant", self.generate(prompts, self.response, seed, "assistant"))
+            self._append(
+                chats, added, "assistant", self.generate(prompts, self.response, seed, "assistant")
+            )
         return [{"id": doc.id, "turns": turns} for doc, turns in zip(batch, added)]
 
     @staticmethod
-    def _append(chats: list[list[dict]], added: list[list], role: str, outputs: list[tuple[str, dict]]) -> None:
+    def _append(
+        chats: list[list[dict]], added: list[list], role: str, outputs: list[tuple[str, dict]]
+    ) -> None:
         for chat, new, (text, facts) in zip(chats, added, outputs):
             chat.append({"role": role, "content": text})
             new.append([role, text, facts])

@@ -118,7 +118,16 @@ TEMPLATES: dict[Family, TemplateSet] = {
     "phi3": TemplateSet(
         pre_query="<s> <|user|>\n",
         mt_append="<|user|>\n",
-        stop=("</s>", "<s>", "<unk>", "<|endoftext|>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"),
+        stop=(
+            "</s>",
+            "<s>",
+            "<unk>",
+            "<|endoftext|>",
+            "<|user|>",
+            "<|assistant|>",
+            "<|system|>",
+            "<|end|>",
+        ),
         stop_token_ids=(2, 1, 0, 32000, 32001, 32006, 32007, 32010),
     ),
 }
@@ -168,13 +177,17 @@ def resolve_template(
     """
     if custom is None:
         if family is None:
-            raise RecipeError(f"magpie.family: required when magpie.template is not given (known: {', '.join(FAMILIES)})")
+            raise RecipeError(
+                f"magpie.family: required when magpie.template is not given (known: {', '.join(FAMILIES)})"
+            )
         table = family_templates(family)
         name = family
     else:
         table, name = custom, "custom"
     if control is not None and control not in CONTROL_SYSTEM_PROMPTS:
-        raise RecipeError(f"magpie.control: unknown control task {control!r} (allowed: {', '.join(CONTROL_TASKS)})")
+        raise RecipeError(
+            f"magpie.control: unknown control task {control!r} (allowed: {', '.join(CONTROL_TASKS)})"
+        )
     if control is not None and system_prompt is not None:
         raise RecipeError("magpie.control: give either a control task or a system_prompt, not both")
     system = CONTROL_SYSTEM_PROMPTS[control] if control else system_prompt  # type: ignore[index]

@@ -75,10 +75,14 @@ class Cells:
 def _log_likelihood(theta: np.ndarray, wins: np.ndarray, ridge: float) -> np.ndarray:
     diff = theta[:, :, None] - theta[:, None, :]
     # log sigmoid(d) = -log(1 + exp(-d)), written stably
-    return (wins * -np.logaddexp(0.0, -diff)).sum(axis=(1, 2)) - 0.5 * ridge * (theta**2).sum(axis=1)
+    return (wins * -np.logaddexp(0.0, -diff)).sum(axis=(1, 2)) - 0.5 * ridge * (theta**2).sum(
+        axis=1
+    )
 
 
-def solve(wins: np.ndarray, *, ridge: float = RIDGE, tol: float = 1e-9, max_iter: int = 200) -> np.ndarray:
+def solve(
+    wins: np.ndarray, *, ridge: float = RIDGE, tol: float = 1e-9, max_iter: int = 200
+) -> np.ndarray:
     """Natural-log strengths theta (rounds, M) maximising the penalised likelihood for each W."""
     wins = np.asarray(wins, dtype=float)
     rounds, m, _ = wins.shape
@@ -114,7 +118,9 @@ def solve(wins: np.ndarray, *, ridge: float = RIDGE, tol: float = 1e-9, max_iter
     return theta
 
 
-def to_elo(theta: np.ndarray, *, scale: float = SCALE, base: float = BASE, initial: float = INITIAL) -> np.ndarray:
+def to_elo(
+    theta: np.ndarray, *, scale: float = SCALE, base: float = BASE, initial: float = INITIAL
+) -> np.ndarray:
     return initial + scale * theta / math.log(base)
 
 

@@ -39,7 +39,9 @@ def annotator_summary(annotators: list[str | None], top: int = 10) -> dict:
         "anonymous_votes": sum(1 for a in annotators if not a),
         "median_votes_per_annotator": per[len(per) // 2] if per else 0,
         "max_votes_per_annotator": per[-1] if per else 0,
-        "top": [[hash_, n] for hash_, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],
+        "top": [
+            [hash_, n] for hash_, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        ],
     }
 
 
@@ -69,7 +71,13 @@ class FitLeaderboards(PipelineStep):
         self.out_dir = out_dir
         self.dimensions = list(dimensions)
         self.seeds = dict(seeds)
-        self.options = {"bootstrap": bootstrap, "ci_level": ci_level, "scale": scale, "base": base, "initial": initial}
+        self.options = {
+            "bootstrap": bootstrap,
+            "ci_level": ci_level,
+            "scale": scale,
+            "base": base,
+            "initial": initial,
+        }
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         battles = []
@@ -88,8 +96,12 @@ class FitLeaderboards(PipelineStep):
         for dimension in self.dimensions:
             with self.track_time("fit"):
                 try:
-                    board = compute_leaderboard(battles, dimension, seed=self.seeds[dimension], **self.options)
-                except FactoryError as error:  # nothing to rate in this dimension: say so in the card
+                    board = compute_leaderboard(
+                        battles, dimension, seed=self.seeds[dimension], **self.options
+                    )
+                except (
+                    FactoryError
+                ) as error:  # nothing to rate in this dimension: say so in the card
                     boards.append({"dimension": dimension, "error": str(error)})
                     self.stat_update(f"unrated_{dimension}")
                     continue
@@ -97,10 +109,14 @@ class FitLeaderboards(PipelineStep):
             plot_ratings(board, paths[f"plots/ratings_{dimension}.png"])
             plot_win_rates(board, paths[f"plots/win_rate_{dimension}.png"])
             boards.append(board.to_dict() | {"plots": sorted(paths)})
-            self.stat_update("rated_models", value=sum(1 for s in board.standings if s.rating is not None))
+            self.stat_update(
+                "rated_models", value=sum(1 for s in board.standings if s.rating is not None)
+            )
         summary = {
             "leaderboards": boards,
             "annotators": annotator_summary([b.get("annotator") for b in battles]),
             "battles": len(battles),
         }
-        (folder / LEADERBOARD_FILE).write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+        (folder / LEADERBOARD_FILE).write_text(
+            json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
+        )

@@ -32,7 +32,9 @@ def _open_text(path: Path) -> str:
 
 
 def _error_doc(doc_id: str, source: str, reason: str, detail: str) -> Document:
-    return Document(text=doc_id, id=doc_id, metadata={"source": source, "read_error": [reason, detail]})
+    return Document(
+        text=doc_id, id=doc_id, metadata={"source": source, "read_error": [reason, detail]}
+    )
 
 
 def _record_doc(doc_id: str, source: str, record) -> Document:
@@ -56,13 +58,23 @@ def read_battle_file(path: Path) -> Iterator[Document]:
             try:
                 yield _record_doc(doc_id, source, json.loads(line))
             except json.JSONDecodeError as error:
-                yield _error_doc(doc_id, source, "battle_malformed_json", f"line {number}: {error.msg} at column {error.colno}")
+                yield _error_doc(
+                    doc_id,
+                    source,
+                    "battle_malformed_json",
+                    f"line {number}: {error.msg} at column {error.colno}",
+                )
         return
     if name.endswith(JSON_SUFFIXES):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            yield _error_doc(source, source, "battle_malformed_json", f"{error.msg} at line {error.lineno} column {error.colno}")
+            yield _error_doc(
+                source,
+                source,
+                "battle_malformed_json",
+                f"{error.msg} at line {error.lineno} column {error.colno}",
+            )
             return
         if isinstance(data, list):  # a JSON array of battles
             for index, record in enumerate(data):
@@ -70,7 +82,9 @@ def read_battle_file(path: Path) -> Iterator[Document]:
         else:
             yield _record_doc(source, source, data)
         return
-    yield _error_doc(source, source, "battle_unsupported_file", "not a .json, .jsonl or .jsonl.gz file")
+    yield _error_doc(
+        source, source, "battle_unsupported_file", "not a .json, .jsonl or .jsonl.gz file"
+    )
 
 
 def battle_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -82,12 +96,16 @@ def battle_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     for path in paths:
         if path.is_dir():
             files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             files.append(path)
-    return [p for p in files if p.name not in IGNORED_NAMES], [p for p in files if p.name in IGNORED_NAMES]
+    return [p for p in files if p.name not in IGNORED_NAMES], [
+        p for p in files if p.name in IGNORED_NAMES
+    ]
 
 
 class BattleReader(BaseReader):
@@ -103,7 +121,9 @@ class BattleReader(BaseReader):
         super().__init__()
         self.paths = [str(p) for p in paths]
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(
+        self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
+    ) -> DocumentsPipeline:
         if data:
             yield from data
         files, skipped = battle_files([Path(p) for p in self.paths])

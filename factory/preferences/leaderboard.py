@@ -42,7 +42,9 @@ class Leaderboard:
     bootstrap: int
     seed: int
     ci_level: float
-    win_rate: list[list[float | None]] = field(default_factory=list)  # row beats column, standings order
+    win_rate: list[list[float | None]] = field(
+        default_factory=list
+    )  # row beats column, standings order
     battle_counts: list[list[int]] = field(default_factory=list)
 
     @property
@@ -50,7 +52,18 @@ class Leaderboard:
         return [s.model for s in self.standings]
 
     def to_json(self) -> list[dict]:
-        keys = ("model", "rating", "ci_low", "ci_high", "battles", "wins", "ties", "losses", "identifiable", "note")
+        keys = (
+            "model",
+            "rating",
+            "ci_low",
+            "ci_high",
+            "battles",
+            "wins",
+            "ties",
+            "losses",
+            "identifiable",
+            "note",
+        )
         return [{k: asdict(s)[k] for k in keys} for s in self.standings]
 
     def to_dict(self) -> dict:
@@ -80,19 +93,39 @@ class Leaderboard:
                 rating, ci = f"n/a{mark}", ""
             else:
                 rating, ci = f"{s.rating:.1f}{mark}", f"{s.ci_low:.1f} to {s.ci_high:.1f}"
-            rows.append([str(rank), s.model, rating, ci, str(s.battles), str(s.wins), str(s.ties), str(s.losses)])
+            rows.append(
+                [
+                    str(rank),
+                    s.model,
+                    rating,
+                    ci,
+                    str(s.battles),
+                    str(s.wins),
+                    str(s.ties),
+                    str(s.losses),
+                ]
+            )
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         right = {0, 2, 3, 4, 5, 6, 7}
 
         def line(cells: list[str]) -> str:
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+            return "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
 
-        out = [f"{self.dimension}: {self.battles} battles, {self.bootstrap} bootstrap rounds (seed {self.seed})",
-               line(header), line(["-" * w for w in widths]), *map(line, rows)]
+        out = [
+            f"{self.dimension}: {self.battles} battles, {self.bootstrap} bootstrap rounds (seed {self.seed})",
+            line(header),
+            line(["-" * w for w in widths]),
+            *map(line, rows),
+        ]
         return "\n".join(out + notes)
 
 
-def _unidentified_note(i: int, wins: np.ndarray, games: np.ndarray, main: set[int], weak_labels: np.ndarray) -> str:
+def _unidentified_note(
+    i: int, wins: np.ndarray, games: np.ndarray, main: set[int], weak_labels: np.ndarray
+) -> str:
     if weak_labels[i] != weak_labels[next(iter(main))]:
         return "no battles linking it to the rated models (disconnected comparison graph)"
     if wins[i].sum() == 0:
@@ -119,7 +152,9 @@ def compute_leaderboard(
     field_name = WINNER_FIELD[dimension]
     pairs = [(b["model_a"], b["model_b"], score_a(b[field_name])) for b in battles]
     if not pairs:
-        raise InputError("no valid battles to rate: every record was dropped or the source is empty")
+        raise InputError(
+            "no valid battles to rate: every record was dropped or the source is empty"
+        )
     names = sorted({p[0] for p in pairs} | {p[1] for p in pairs})
     index = {name: i for i, name in enumerate(names)}
     a = np.array([index[p[0]] for p in pairs])
@@ -142,7 +177,10 @@ def compute_leaderboard(
     _, weak = connected_components(csr_matrix(games > 0), directed=False)
     sizes = np.bincount(strong)
     # the largest strongly connected group; ties broken by the first model name it holds
-    best = min(range(len(sizes)), key=lambda label: (-sizes[label], int(np.flatnonzero(strong == label)[0])))
+    best = min(
+        range(len(sizes)),
+        key=lambda label: (-sizes[label], int(np.flatnonzero(strong == label)[0])),
+    )
     main = [i for i in range(m) if strong[i] == best]
     if len(main) < 2:
         raise InputError(
@@ -155,7 +193,9 @@ def compute_leaderboard(
     sub_cells = bt.Cells.from_battles(
         np.array([sub[i] for i in a[keep]]), np.array([sub[i] for i in b[keep]]), s[keep], len(main)
     )
-    result = bt.fit(sub_cells, bootstrap=bootstrap, seed=seed, scale=scale, base=base, initial=initial)
+    result = bt.fit(
+        sub_cells, bootstrap=bootstrap, seed=seed, scale=scale, base=base, initial=initial
+    )
     low, high = result.interval(ci_level)
 
     standings = []
@@ -169,18 +209,39 @@ def compute_leaderboard(
         if i in sub:
             j = sub[i]
             # identifiable through ties alone: rated, but say on what
-            note = "no decisive battles: the rating rests on ties only" if not record["wins"] and not record["losses"] else None
-            standings.append(Standing(name, round(float(result.ratings[j]), 2), round(float(low[j]), 2),
-                                      round(float(high[j]), 2), note=note, **record))
+            note = (
+                "no decisive battles: the rating rests on ties only"
+                if not record["wins"] and not record["losses"]
+                else None
+            )
+            standings.append(
+                Standing(
+                    name,
+                    round(float(result.ratings[j]), 2),
+                    round(float(low[j]), 2),
+                    round(float(high[j]), 2),
+                    note=note,
+                    **record,
+                )
+            )
         else:
             note = _unidentified_note(i, wins, games, set(main), weak)
-            standings.append(Standing(name, None, None, None, identifiable=False, note=note, **record))
+            standings.append(
+                Standing(name, None, None, None, identifiable=False, note=note, **record)
+            )
     standings.sort(key=lambda st: (st.rating is None, -(st.rating or 0.0), st.model))
 
     order = [index[st.model] for st in standings]
     win_rate = [
-        [round(float((decisive_wins[i, j] + 0.5 * tie_counts[i, j]) / counts[i, j]), 4) if counts[i, j] else None for j in order]
+        [
+            round(float((decisive_wins[i, j] + 0.5 * tie_counts[i, j]) / counts[i, j]), 4)
+            if counts[i, j]
+            else None
+            for j in order
+        ]
         for i in order
     ]
     battle_counts = [[int(counts[i, j]) for j in order] for i in order]
-    return Leaderboard(dimension, standings, len(pairs), bootstrap, seed, ci_level, win_rate, battle_counts)
+    return Leaderboard(
+        dimension, standings, len(pairs), bootstrap, seed, ci_level, win_rate, battle_counts
+    )

@@ -14,8 +14,8 @@ from pathlib import Path
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from factory.build import BuildContext, Stage
-from factory.build.rows import RowWriter
+from factory.builds import BuildContext, Stage
+from factory.builds.rows import RowWriter
 from factory.preferences.fit_step import LEADERBOARD_FILE, FitLeaderboards, plot_paths
 from factory.preferences.ingest import BattleReader
 from factory.preferences.privacy import SALT_ENV, AnonymizeAnnotators, annotator_salt
@@ -30,7 +30,9 @@ class ValidatedBattlesReader(JsonlReader):
     name = "🥊 Valid battles"
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        if not self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern):
+        if not self.data_folder.list_files(
+            recursive=self.recursive, glob_pattern=self.glob_pattern
+        ):
             if data:
                 yield from data
             return
@@ -51,14 +53,17 @@ def stages(recipe: PreferencesRecipe, ctx: BuildContext) -> list[Stage]:
         BattleReader(ctx.input_files()),
         AnonymizeAnnotators(recipe.validation.anonymous_usernames),
         *validation_filters(
-            recipe.validation.allowed_models, writer_for=lambda name: ctx.exclusion_writer("validate", name)
+            recipe.validation.allowed_models,
+            writer_for=lambda name: ctx.exclusion_writer("validate", name),
         ),
         JsonlWriter(ctx.stage_output("validate")),
     ]
     publish = [
         ValidatedBattlesReader(ctx.stage_output("validate")),
         SortBattles(),
-        DuplicateBattleFilter(exclusion_writer=ctx.exclusion_writer("publish", "DuplicateBattleFilter")),
+        DuplicateBattleFilter(
+            exclusion_writer=ctx.exclusion_writer("publish", "DuplicateBattleFilter")
+        ),
         BattleRows(recipe.split, recipe.dpo.dimension if recipe.dpo.enabled else None),
         FitLeaderboards(
             str(_leaderboard_dir(ctx)),
@@ -77,7 +82,11 @@ def stages(recipe: PreferencesRecipe, ctx: BuildContext) -> list[Stage]:
 
 def _summary(ctx: BuildContext) -> dict:
     path = _leaderboard_dir(ctx) / LEADERBOARD_FILE
-    return json.loads(path.read_text()) if path.is_file() else {"leaderboards": [], "annotators": None, "battles": 0}
+    return (
+        json.loads(path.read_text())
+        if path.is_file()
+        else {"leaderboards": [], "annotators": None, "battles": 0}
+    )
 
 
 def card_context(recipe: PreferencesRecipe, ctx: BuildContext) -> dict:

@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from factory.preferences.leaderboard import Leaderboard  # noqa: E402
+from factory.preferences.leaderboard import Leaderboard
 
 _PNG_METADATA = {"Software": None}
 
@@ -42,7 +42,9 @@ def plot_win_rates(board: Leaderboard, path: Path) -> Path:
     """Heatmap: share of points (ties count half) the row model took from the column model."""
     models = board.models
     n = len(models)
-    matrix = np.array([[np.nan if v is None else v for v in row] for row in board.win_rate], dtype=float)
+    matrix = np.array(
+        [[np.nan if v is None else v for v in row] for row in board.win_rate], dtype=float
+    )
     size = max(4.0, 0.45 * n + 2.0)
     fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=100)
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap="RdBu", vmin=0.0, vmax=1.0)

@@ -66,7 +66,11 @@ class AnonymizeAnnotators(PipelineStep):
                 username = record.pop("username", None)
                 # never trust an incoming `annotator` field: it could hold a raw name
                 record.pop("annotator", None)
-                if isinstance(username, str) and username.strip() and username.strip().lower() not in self.anonymous:
+                if (
+                    isinstance(username, str)
+                    and username.strip()
+                    and username.strip().lower() not in self.anonymous
+                ):
                     record["annotator"] = annotator_hash(username, salt)
                     self.stat_update("annotated")
                 else:

@@ -14,7 +14,8 @@ class ValidationSpec(StrictModel):
     """Which battles are kept; every dropped battle is counted under a `battle_*` reason."""
 
     allowed_models: list[str] | None = Field(
-        None, description="Only keep battles between these models (None: any model); others drop as `battle_unknown_model`."
+        None,
+        description="Only keep battles between these models (None: any model); others drop as `battle_unknown_model`.",
     )
     anonymous_usernames: list[str] = Field(
         default_factory=lambda: ["guest"],
@@ -39,9 +40,20 @@ class LeaderboardSpec(StrictModel):
         min_length=1,
         description="Vote dimensions to rate (each gets a table and two plots).",
     )
-    bootstrap: int = Field(1000, ge=0, le=100_000, description="Bootstrap rounds for the confidence intervals (seeded from the recipe seed).")
-    ci_level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the percentile bootstrap intervals.")
-    scale: float = Field(400.0, gt=0, description="Elo scale: a difference of `scale` points means odds of `base` to 1.")
+    bootstrap: int = Field(
+        1000,
+        ge=0,
+        le=100_000,
+        description="Bootstrap rounds for the confidence intervals (seeded from the recipe seed).",
+    )
+    ci_level: float = Field(
+        0.95, gt=0, lt=1, description="Confidence level of the percentile bootstrap intervals."
+    )
+    scale: float = Field(
+        400.0,
+        gt=0,
+        description="Elo scale: a difference of `scale` points means odds of `base` to 1.",
+    )
     base: float = Field(10.0, gt=1, description="Elo base.")
     initial: float = Field(1000.0, description="Mean rating of the rated models.")
 
@@ -61,13 +73,21 @@ class PreferencesRecipe(RecipeBase):
     """
 
     kind: Literal["preferences"] = "preferences"
-    split: str = Field("train", pattern=r"^[a-z0-9_]+$", description="Split name of the published rows.")
-    validation: ValidationSpec = Field(default_factory=ValidationSpec, description="Which battles are kept.")
+    split: str = Field(
+        "train", pattern=r"^[a-z0-9_]+$", description="Split name of the published rows."
+    )
+    validation: ValidationSpec = Field(
+        default_factory=ValidationSpec, description="Which battles are kept."
+    )
     dpo: DpoSpec = Field(default_factory=DpoSpec, description="The `dpo` config.")
-    leaderboard: LeaderboardSpec = Field(default_factory=LeaderboardSpec, description="Ratings in the card.")
+    leaderboard: LeaderboardSpec = Field(
+        default_factory=LeaderboardSpec, description="Ratings in the card."
+    )
 
     @model_validator(mode="after")
     def _has_inputs(self) -> PreferencesRecipe:
         if not self.inputs:
-            raise ValueError("inputs: give at least one battle log source (a folder, a JSONL file or org/name@revision)")
+            raise ValueError(
+                "inputs: give at least one battle log source (a folder, a JSONL file or org/name@revision)"
+            )
         return self

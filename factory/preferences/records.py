@@ -22,7 +22,11 @@ Dimension = Literal["overall", "content", "language"]
 WINNER_VALUES: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
 DIMENSIONS: tuple[str, ...] = ("overall", "content", "language")
 # The record field that holds the vote of each dimension.
-WINNER_FIELD: dict[str, str] = {"overall": "winner", "content": "winner_content", "language": "winner_language"}
+WINNER_FIELD: dict[str, str] = {
+    "overall": "winner",
+    "content": "winner_content",
+    "language": "winner_language",
+}
 REQUIRED_FIELDS: tuple[str, ...] = (
     "timestamp",
     "model_a",
@@ -64,7 +68,9 @@ class Battle(BaseModel):
     winner: Winner = Field(..., description="Overall vote.")
     winner_content: Winner = Field(..., description="Vote on content.")
     winner_language: Winner = Field(..., description="Vote on the quality of the Basque.")
-    hyperparameters: dict[str, Any] | None = Field(None, description="Generation settings as logged.")
+    hyperparameters: dict[str, Any] | None = Field(
+        None, description="Generation settings as logged."
+    )
     annotator: str | None = Field(None, description="Salted hash of the annotator's username.")
 
     @field_validator("timestamp")

@@ -32,7 +32,9 @@ def battle_row(battle: dict) -> dict:
         "winner_language": battle["winner_language"],
         "annotator": battle.get("annotator"),
         # free-form settings would give every battle its own parquet schema: keep them as JSON text
-        "hyperparameters": json.dumps(hyper, sort_keys=True, ensure_ascii=False) if hyper is not None else None,
+        "hyperparameters": json.dumps(hyper, sort_keys=True, ensure_ascii=False)
+        if hyper is not None
+        else None,
     }
 
 
@@ -90,7 +92,11 @@ class BattleRows(PipelineStep):
             battle = dict(doc.metadata["battle"], battle_id=doc.id)
             row = battle_row(battle)
             self.stat_update("battles")
-            yield Document(text=row["prompt"], id=doc.id, metadata={"row": row, "split": self.split, "config": "default"})
+            yield Document(
+                text=row["prompt"],
+                id=doc.id,
+                metadata={"row": row, "split": self.split, "config": "default"},
+            )
             if self.dpo_dimension is None:
                 continue
             pair = dpo_row(battle, self.dpo_dimension)
@@ -99,4 +105,8 @@ class BattleRows(PipelineStep):
                 self.stat_update("dpo_skipped_tie" if is_tie else "dpo_skipped_identical_answers")
                 continue
             self.stat_update("dpo_pairs")
-            yield Document(text=row["prompt"], id=f"{doc.id}-dpo", metadata={"row": pair, "split": self.split, "config": "dpo"})
+            yield Document(
+                text=row["prompt"],
+                id=f"{doc.id}-dpo",
+                metadata={"row": pair, "split": self.split, "config": "dpo"},
+            )

@@ -7,19 +7,26 @@ from pathlib import Path
 
 from datatrove.utils.stats import PipelineStats
 
-from factory.build.stats import stage_stats_from
+from factory.builds.stats import stage_stats_from
 from factory.errors import FactoryError, InputError
 from factory.preferences.ingest import BattleReader
 from factory.preferences.validate import DuplicateBattleFilter, SortBattles, validation_filters
 from factory.refs import DatasetRef
 
 
-def battles_from_logs(paths: list[Path], allowed_models: list[str] | None = None) -> tuple[list[dict], Counter]:
+def battles_from_logs(
+    paths: list[Path], allowed_models: list[str] | None = None
+) -> tuple[list[dict], Counter]:
     """Validate arena logs with the build's own datatrove steps, in this process.
 
     Returns the valid battles (sorted, deduplicated) and the drop counts by reason.
     """
-    steps = [BattleReader(paths), *validation_filters(allowed_models), SortBattles(), DuplicateBattleFilter()]
+    steps = [
+        BattleReader(paths),
+        *validation_filters(allowed_models),
+        SortBattles(),
+        DuplicateBattleFilter(),
+    ]
     data = None
     for step in steps:
         data = step(data, rank=0, world_size=1)
@@ -36,14 +43,18 @@ def battles_from_dataset(ref_text: str) -> list[dict]:
     except ValueError as error:
         raise InputError(str(error)) from None
     if ref.revision is None:
-        raise InputError(f"{ref_text}: give a revision, org/name@revision (a tag, branch or commit sha)")
+        raise InputError(
+            f"{ref_text}: give a revision, org/name@revision (a tag, branch or commit sha)"
+        )
     dataset = hub.load(ref.repo_id, ref.revision)
     rows = []
     for split in dataset:
         rows.extend(dataset[split].to_list())
     needed = {"model_a", "model_b", "winner", "winner_content", "winner_language"}
     if rows and not needed <= set(rows[0]):
-        raise InputError(f"{ref_text}: not a preferences dataset (its rows lack {', '.join(sorted(needed - set(rows[0])))})")
+        raise InputError(
+            f"{ref_text}: not a preferences dataset (its rows lack {', '.join(sorted(needed - set(rows[0])))})"
+        )
     return rows
 
 
@@ -59,4 +70,6 @@ def load_battles(source: str) -> tuple[list[dict], Counter]:
             raise
         except (ValueError, LookupError) as error:
             raise InputError(f"{source}: {error}") from None
-    raise InputError(f"{source}: no such file or folder, and not a dataset reference org/name@revision")
+    raise InputError(
+        f"{source}: no such file or folder, and not a dataset reference org/name@revision"
+    )

@@ -8,14 +8,16 @@ Deterministic for a given seed; timestamps count seconds from a fixed date, not 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-_EPOCH = datetime(2025, 3, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2025, 3, 1, tzinfo=UTC)
 
 
-def true_strengths(n_models: int, seed: int = 0, spread: float = 300.0) -> dict[str, dict[str, float]]:
+def true_strengths(
+    n_models: int, seed: int = 0, spread: float = 300.0
+) -> dict[str, dict[str, float]]:
     """Per dimension, model name -> true Elo rating (content drives overall)."""
     rng = np.random.default_rng(seed)
     names = [f"model-{i:02d}" for i in range(n_models)]
@@ -54,21 +56,33 @@ def synthetic_battles(
         a, b = rng.choice(len(names), size=2, replace=False)
         model_a, model_b = names[a], names[b]
         content = _vote(rng, strengths["content"][model_a], strengths["content"][model_b], tie_rate)
-        language = _vote(rng, strengths["language"][model_a], strengths["language"][model_b], tie_rate)
-        overall = content if content == language else _vote(
-            rng, strengths["overall"][model_a], strengths["overall"][model_b], tie_rate
+        language = _vote(
+            rng, strengths["language"][model_a], strengths["language"][model_b], tie_rate
+        )
+        overall = (
+            content
+            if content == language
+            else _vote(rng, strengths["overall"][model_a], strengths["overall"][model_b], tie_rate)
         )
         prompt = f"Idatzi {i}. galderari buruzko azalpen labur bat."
-        records.append({
-            "timestamp": (_EPOCH + timedelta(seconds=60 * i)).isoformat(),
-            "model_a": model_a,
-            "model_b": model_b,
-            "conv_a": [{"role": "user", "content": prompt}, {"role": "assistant", "content": f"{model_a}-ren erantzuna {i}."}],
-            "conv_b": [{"role": "user", "content": prompt}, {"role": "assistant", "content": f"{model_b}-ren erantzuna {i}."}],
-            "winner": overall,
-            "winner_content": content,
-            "winner_language": language,
-            "username": f"erabiltzailea{int(rng.integers(n_annotators))}",
-            "hyperparameters": {"temperature": 0.9, "top_p": 0.95, "max_new_tokens": 1024},
-        })
+        records.append(
+            {
+                "timestamp": (_EPOCH + timedelta(seconds=60 * i)).isoformat(),
+                "model_a": model_a,
+                "model_b": model_b,
+                "conv_a": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": f"{model_a}-ren erantzuna {i}."},
+                ],
+                "conv_b": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": f"{model_b}-ren erantzuna {i}."},
+                ],
+                "winner": overall,
+                "winner_content": content,
+                "winner_language": language,
+                "username": f"erabiltzailea{int(rng.integers(n_annotators))}",
+                "hyperparameters": {"temperature": 0.9, "top_p": 0.95, "max_new_tokens": 1024},
+            }
+        )
     return records

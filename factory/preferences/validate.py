@@ -60,14 +60,19 @@ class BattleSchemaFilter(BaseFilter):
             return _drop(doc, error[0], error[1])
         record = doc.metadata.get("record")
         if not isinstance(record, dict):
-            return _drop(doc, "battle_malformed_json", f"a battle must be a JSON object, got {type(record).__name__}")
+            return _drop(
+                doc,
+                "battle_malformed_json",
+                f"a battle must be a JSON object, got {type(record).__name__}",
+            )
         missing = [key for key in REQUIRED_FIELDS if record.get(key) is None]
         if missing:
             return _drop(doc, "battle_missing_field", f"missing {', '.join(missing)}")
         for field in WINNER_FIELD.values():
             if record[field] not in WINNER_VALUES:
                 return _drop(
-                    doc, "battle_unknown_winner",
+                    doc,
+                    "battle_unknown_winner",
                     f"{field}={str(record[field])[:40]!r} (allowed: {', '.join(WINNER_VALUES)})",
                 )
         try:
@@ -77,9 +82,12 @@ class BattleSchemaFilter(BaseFilter):
             where = ".".join(str(p) for p in first["loc"])
             return _drop(doc, "battle_invalid_field", f"{where}: {first['msg']}")
         # the arena's overall vote equals the content vote when content and language agree
-        if _same_vote(battle.winner_content, battle.winner_language) and not _same_vote(battle.winner, battle.winner_content):
+        if _same_vote(battle.winner_content, battle.winner_language) and not _same_vote(
+            battle.winner, battle.winner_content
+        ):
             return _drop(
-                doc, "battle_inconsistent_winner",
+                doc,
+                "battle_inconsistent_winner",
                 f"content and language both say {battle.winner_content} but winner is {battle.winner}",
             )
         doc.metadata.pop("record", None)
@@ -101,7 +109,9 @@ class SelfBattleFilter(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         battle = doc.metadata["battle"]
         if battle["model_a"] == battle["model_b"]:
-            return _drop(doc, "battle_self_battle", f"model_a and model_b are both {battle['model_a']!r}")
+            return _drop(
+                doc, "battle_self_battle", f"model_a and model_b are both {battle['model_a']!r}"
+            )
         return True
 
 
@@ -126,9 +136,15 @@ class ConversationFilter(BaseFilter):
         battle = doc.metadata["battle"]
         for side in ("conv_a", "conv_b"):
             if not _has_turns(battle[side]):
-                return _drop(doc, "battle_empty_conversation", f"{side} lacks a non-empty user turn or answer")
+                return _drop(
+                    doc,
+                    "battle_empty_conversation",
+                    f"{side} lacks a non-empty user turn or answer",
+                )
         if _user_turns(battle["conv_a"]) != _user_turns(battle["conv_b"]):
-            return _drop(doc, "battle_mismatched_prompt", "the user turns of conv_a and conv_b differ")
+            return _drop(
+                doc, "battle_mismatched_prompt", "the user turns of conv_a and conv_b differ"
+            )
         return True
 
 
@@ -150,7 +166,9 @@ class ModelAllowListFilter(BaseFilter):
         battle = doc.metadata["battle"]
         unknown = [battle[k] for k in ("model_a", "model_b") if battle[k] not in self.allowed]
         if unknown:
-            return _drop(doc, "battle_unknown_model", f"not in the allow-list: {', '.join(unknown)}")
+            return _drop(
+                doc, "battle_unknown_model", f"not in the allow-list: {', '.join(unknown)}"
+            )
         return True
 
 
@@ -166,7 +184,9 @@ class SortBattles(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         docs = list(data)
-        docs.sort(key=lambda d: (d.metadata["battle"]["timestamp"], d.id, d.metadata.get("source_id", "")))
+        docs.sort(
+            key=lambda d: (d.metadata["battle"]["timestamp"], d.id, d.metadata.get("source_id", ""))
+        )
         self.stat_update("sorted", value=len(docs))
         yield from docs
 
@@ -191,7 +211,9 @@ class DuplicateBattleFilter(BaseFilter):
         return True
 
 
-def validation_filters(allowed_models: list[str] | None = None, writer_for=None) -> list[BaseFilter]:
+def validation_filters(
+    allowed_models: list[str] | None = None, writer_for=None
+) -> list[BaseFilter]:
     """The per-record filters in their order; `writer_for(name)` gives each an exclusion writer."""
     made = []
     for cls, kwargs in (

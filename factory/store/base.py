@@ -53,7 +53,9 @@ def file_sha256(source: FileSource) -> str:
 
 def build_manifest(files: dict[str, FileSource]) -> bytes:
     """sha256 of every published file; two publishes with equal manifests hold equal content."""
-    entries = {path: file_sha256(source) for path, source in sorted(files.items()) if path != MANIFEST_PATH}
+    entries = {
+        path: file_sha256(source) for path, source in sorted(files.items()) if path != MANIFEST_PATH
+    }
     return (json.dumps({"files": entries}, indent=1, sort_keys=True) + "\n").encode()
 
 
@@ -63,12 +65,19 @@ def with_manifest(files: dict[str, FileSource]) -> dict[str, FileSource]:
 
 def validate_path_in_repo(path: str) -> str:
     parts = path.split("/")
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or ".git" in parts:
+    if (
+        not path
+        or path.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or ".git" in parts
+    ):
         raise ValueError(f"invalid path in repository: {path!r}")
     return path
 
 
-def validate_publish(repo_id: str, files: dict[str, FileSource], branch: str, tag: str | None) -> None:
+def validate_publish(
+    repo_id: str, files: dict[str, FileSource], branch: str, tag: str | None
+) -> None:
     """Every backend checks a publish's names before it touches anything."""
     DatasetRef.parse(repo_id)
     validate_revision(branch)
@@ -79,7 +88,9 @@ def validate_publish(repo_id: str, files: dict[str, FileSource], branch: str, ta
 
 
 def tag_taken(repo_id: str, tag: str, sha: str) -> StoreError:
-    return StoreError(f"{repo_id}: tag {tag!r} already names commit {sha[:12]}; tags are immutable, choose another tag")
+    return StoreError(
+        f"{repo_id}: tag {tag!r} already names commit {sha[:12]}; tags are immutable, choose another tag"
+    )
 
 
 class Store(ABC):

@@ -49,7 +49,14 @@ class GitStore(Store):
         DatasetRef.parse(repo_id)
         return self.root / f"{repo_id}.git"
 
-    def _git(self, repo_id: str, *args: str, input: bytes | None = None, env: dict | None = None, check=True) -> str:
+    def _git(
+        self,
+        repo_id: str,
+        *args: str,
+        input: bytes | None = None,
+        env: dict | None = None,
+        check=True,
+    ) -> str:
         result = subprocess.run(
             ["git", "--git-dir", str(self.repo_path(repo_id)), *args],
             input=input,
@@ -63,7 +70,9 @@ class GitStore(Store):
         return result.stdout.decode().strip() if result.returncode == 0 else ""
 
     def _rev_parse(self, repo_id: str, name: str) -> str | None:
-        out = self._git(repo_id, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False)
+        out = self._git(
+            repo_id, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False
+        )
         return out or None
 
     def _require_repo(self, repo_id: str) -> None:
@@ -118,7 +127,9 @@ class GitStore(Store):
             self._git(repo_id, "update-ref", f"refs/tags/{tag}", sha, ZERO_SHA)
         return Revision(repo_id=repo_id, sha=sha, branch=branch, tag=tag, created=created)
 
-    def _commit(self, repo_id: str, files: dict[str, FileSource], message: str, parent: str | None) -> str:
+    def _commit(
+        self, repo_id: str, files: dict[str, FileSource], message: str, parent: str | None
+    ) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             entries = []
@@ -126,9 +137,18 @@ class GitStore(Store):
                 if isinstance(source, bytes):
                     blob = self._git(repo_id, "hash-object", "-w", "--stdin", input=source)
                 else:
-                    blob = self._git(repo_id, "hash-object", "-w", "--", str(Path(source).resolve()))
+                    blob = self._git(
+                        repo_id, "hash-object", "-w", "--", str(Path(source).resolve())
+                    )
                 entries.append(f"100644 {blob}\t{path}")
-            self._git(repo_id, "update-index", "--add", "--index-info", input="\n".join(entries).encode(), env=env)
+            self._git(
+                repo_id,
+                "update-index",
+                "--add",
+                "--index-info",
+                input="\n".join(entries).encode(),
+                env=env,
+            )
             tree = self._git(repo_id, "write-tree", env=env)
         args = ["commit-tree", tree, "-m", message]
         if parent:
@@ -139,13 +159,19 @@ class GitStore(Store):
         self._require_repo(repo_id)
         revision = revision or "main"
         validate_revision(revision)
-        candidates = [revision] if COMMIT_SHA.match(revision) else [f"refs/tags/{revision}", f"refs/heads/{revision}"]
+        candidates = (
+            [revision]
+            if COMMIT_SHA.match(revision)
+            else [f"refs/tags/{revision}", f"refs/heads/{revision}"]
+        )
         for name in candidates:
             sha = self._rev_parse(repo_id, name)
             if sha:
                 return sha
         names = ", ".join(ref.name for ref in self.list_refs(repo_id)) or "none"
-        raise RevisionNotFound(f"dataset {repo_id!r} has no revision {revision!r} (branches and tags: {names})")
+        raise RevisionNotFound(
+            f"dataset {repo_id!r} has no revision {revision!r} (branches and tags: {names})"
+        )
 
     def list_repos(self) -> list[str]:
         if not self.root.is_dir():
@@ -158,7 +184,9 @@ class GitStore(Store):
 
     def list_refs(self, repo_id: str) -> list[RefInfo]:
         self._require_repo(repo_id)
-        out = self._git(repo_id, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags")
+        out = self._git(
+            repo_id, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags"
+        )
         refs = []
         for line in out.splitlines():
             name, sha = line.split()

@@ -48,7 +48,9 @@ HUB_MANAGED = frozenset({".gitattributes"})
 class HubStore(Store):
     backend = "hub"
 
-    def __init__(self, endpoint: str | None = None, token: str | None = None, cache_dir: Path | None = None):
+    def __init__(
+        self, endpoint: str | None = None, token: str | None = None, cache_dir: Path | None = None
+    ):
         self.endpoint = (endpoint or settings.hf_endpoint()).rstrip("/")
         self._token = token or settings.hf_token()
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -66,7 +68,9 @@ class HubStore(Store):
         try:
             yield
         except RevisionNotFoundError:
-            raise RevisionNotFound(f"dataset {repo_id!r} has no revision {revision or 'main'!r} on {where}") from None
+            raise RevisionNotFound(
+                f"dataset {repo_id!r} has no revision {revision or 'main'!r} on {where}"
+            ) from None
         except RepositoryNotFoundError:
             raise RepoNotFound(
                 f"dataset {repo_id!r} not found on {where} (check the name, or set HF_TOKEN if it is private)"
@@ -74,9 +78,13 @@ class HubStore(Store):
         except HfHubHTTPError as error:
             status = error.response.status_code if error.response is not None else None
             if status == 401:
-                raise CredentialsError(f"{where} refused the token while trying to {action} {repo_id!r} (401): set a valid HF_TOKEN") from None
+                raise CredentialsError(
+                    f"{where} refused the token while trying to {action} {repo_id!r} (401): set a valid HF_TOKEN"
+                ) from None
             if status == 403:
-                raise CredentialsError(f"the token has no write access to {repo_id!r} on {where} (403)") from None
+                raise CredentialsError(
+                    f"the token has no write access to {repo_id!r} on {where} (403)"
+                ) from None
             if status == 412:
                 raise StoreError(
                     f"{repo_id!r}: the branch moved while publishing (another publish won); nothing was "
@@ -84,10 +92,13 @@ class HubStore(Store):
                 ) from None
             detail = (error.server_message or "").strip().splitlines()
             raise StoreError(
-                f"{where} failed to {action} {repo_id!r}: HTTP {status}" + (f": {detail[0]}" if detail else "")
+                f"{where} failed to {action} {repo_id!r}: HTTP {status}"
+                + (f": {detail[0]}" if detail else "")
             ) from None
         except httpx2.TransportError as error:
-            raise StoreError(f"cannot reach {where} to {action} {repo_id!r}: {type(error).__name__}") from None
+            raise StoreError(
+                f"cannot reach {where} to {action} {repo_id!r}: {type(error).__name__}"
+            ) from None
 
     def _write_token(self, repo_id: str) -> str:
         # only HF_TOKEN (or an explicit token) writes: a login file left on the machine never does
@@ -120,32 +131,52 @@ class HubStore(Store):
         files = with_manifest(files)
 
         with self._errors("publish", repo_id, branch):
-            self.api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True, token=token)
+            self.api.create_repo(
+                repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True, token=token
+            )
             branches, tags = self._refs(repo_id, token)
             parent = branches.get(branch)
             base = parent or branches.get("main")
-            same = base is not None and self._read(repo_id, MANIFEST_PATH, base, token) == files[MANIFEST_PATH]
+            same = (
+                base is not None
+                and self._read(repo_id, MANIFEST_PATH, base, token) == files[MANIFEST_PATH]
+            )
             existing_tag = tags.get(tag) if tag else None
             # tags are immutable: refuse before anything is written
             if existing_tag and not (same and existing_tag == base):
                 raise tag_taken(repo_id, tag, existing_tag)
             if parent is None and base is not None:
-                self.api.create_branch(repo_id, branch=branch, revision=base, repo_type=REPO_TYPE, token=token)
+                self.api.create_branch(
+                    repo_id, branch=branch, revision=base, repo_type=REPO_TYPE, token=token
+                )
             if same:
                 sha, created = base, False
             else:
                 sha = self._commit(repo_id, files, message, branch, base, token)
                 created = True
             if tag and not existing_tag:
-                self.api.create_tag(repo_id, tag=tag, revision=sha, repo_type=REPO_TYPE, token=token)
-        logger.info("published %s@%s (%s)", repo_id, sha[:12], "new commit" if created else "unchanged")
+                self.api.create_tag(
+                    repo_id, tag=tag, revision=sha, repo_type=REPO_TYPE, token=token
+                )
+        logger.info(
+            "published %s@%s (%s)", repo_id, sha[:12], "new commit" if created else "unchanged"
+        )
         return Revision(repo_id=repo_id, sha=sha, branch=branch, tag=tag, created=created)
 
     def _commit(
-        self, repo_id: str, files: dict[str, FileSource], message: str, branch: str, parent: str | None, token: str
+        self,
+        repo_id: str,
+        files: dict[str, FileSource],
+        message: str,
+        branch: str,
+        parent: str | None,
+        token: str,
     ) -> str:
         operations: list = [
-            CommitOperationAdd(path_in_repo=path, path_or_fileobj=source if isinstance(source, bytes) else str(source))
+            CommitOperationAdd(
+                path_in_repo=path,
+                path_or_fileobj=source if isinstance(source, bytes) else str(source),
+            )
             for path, source in sorted(files.items())
         ]
         if parent is not None:
@@ -162,18 +193,31 @@ class HubStore(Store):
         )
         return info.oid
 
-    def _refs(self, repo_id: str, token: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    def _refs(
+        self, repo_id: str, token: str | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
         refs = self.api.list_repo_refs(repo_id, repo_type=REPO_TYPE, token=token)
-        return {b.name: b.target_commit for b in refs.branches}, {t.name: t.target_commit for t in refs.tags}
+        return {b.name: b.target_commit for b in refs.branches}, {
+            t.name: t.target_commit for t in refs.tags
+        }
 
     def _files(self, repo_id: str, sha: str, token: str | None = None) -> list[str]:
-        entries = self.api.list_repo_tree(repo_id, revision=sha, recursive=True, repo_type=REPO_TYPE, token=token)
+        entries = self.api.list_repo_tree(
+            repo_id, revision=sha, recursive=True, repo_type=REPO_TYPE, token=token
+        )
         return [entry.path for entry in entries if hasattr(entry, "blob_id")]
 
-    def _read(self, repo_id: str, path: str, revision: str, token: str | None = None) -> bytes | None:
+    def _read(
+        self, repo_id: str, path: str, revision: str, token: str | None = None
+    ) -> bytes | None:
         try:
             local = self.api.hf_hub_download(
-                repo_id, path, revision=revision, repo_type=REPO_TYPE, token=token, cache_dir=self.cache_dir
+                repo_id,
+                path,
+                revision=revision,
+                repo_type=REPO_TYPE,
+                token=token,
+                cache_dir=self.cache_dir,
             )
         except EntryNotFoundError:
             return None
@@ -202,7 +246,9 @@ class HubStore(Store):
         with self._errors("list the datasets of", "<token owner>"):
             who = self.api.whoami()
             authors = [who["name"], *(org["name"] for org in who.get("orgs", []))]
-            return sorted({d.id for author in authors for d in self.api.list_datasets(author=author)})
+            return sorted(
+                {d.id for author in authors for d in self.api.list_datasets(author=author)}
+            )
 
     def list_refs(self, repo_id: str) -> list[RefInfo]:
         with self._errors("read", repo_id):
@@ -219,7 +265,9 @@ class HubStore(Store):
     def snapshot(self, repo_id: str, revision: str | None = None) -> Path:
         sha = self.resolve(repo_id, revision)  # pin the sha: a branch may move between calls
         with self._errors("download", repo_id, revision):
-            folder = self.api.snapshot_download(repo_id, revision=sha, repo_type=REPO_TYPE, cache_dir=self.cache_dir)
+            folder = self.api.snapshot_download(
+                repo_id, revision=sha, repo_type=REPO_TYPE, cache_dir=self.cache_dir
+            )
         return Path(folder)
 
     def load(self, repo_id: str, revision: str | None = None, config: str | None = None):

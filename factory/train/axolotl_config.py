@@ -39,7 +39,9 @@ class AxolotlConfig:
             "factory_lineage": {
                 "tool": "axolotl",
                 "spec": str(spec_path) if spec_path else None,
-                "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest() if spec_path else None,
+                "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest()
+                if spec_path
+                else None,
                 "base_model": spec.base_model,
                 "base_model_revision": spec.base_model_revision,
                 "seed": spec.seed,
@@ -57,7 +59,13 @@ def dataset_entry(entry: TrainDataset, pinned: PinnedDataset) -> dict:
     }
     if pinned.backend == "local":
         # load_dataset("parquet", data_files=[...]) puts every listed file in one split named "train"
-        return {"path": pinned.snapshot, "ds_type": "parquet", "data_files": list(pinned.data_files), "split": "train", **common}
+        return {
+            "path": pinned.snapshot,
+            "ds_type": "parquet",
+            "data_files": list(pinned.data_files),
+            "split": "train",
+            **common,
+        }
     hub_entry = {"path": pinned.repo_id, "revision": pinned.sha}
     if entry.config:
         hub_entry["name"] = entry.config
@@ -65,8 +73,14 @@ def dataset_entry(entry: TrainDataset, pinned: PinnedDataset) -> dict:
 
 
 def render(spec: TrainSpec, spec_path: Path | None = None) -> AxolotlConfig:
-    pinned = [pin(d.dataset, config=d.config, split=d.split, backend=d.backend) for d in spec.datasets]
-    config: dict = {"base_model": spec.base_model, "revision_of_model": spec.base_model_revision, "seed": spec.seed}
+    pinned = [
+        pin(d.dataset, config=d.config, split=d.split, backend=d.backend) for d in spec.datasets
+    ]
+    config: dict = {
+        "base_model": spec.base_model,
+        "revision_of_model": spec.base_model_revision,
+        "seed": spec.seed,
+    }
     if spec.chat_template:
         config["chat_template"] = spec.chat_template
     config["datasets"] = [dataset_entry(d, p) for d, p in zip(spec.datasets, pinned)]
@@ -91,5 +105,7 @@ def write(spec: TrainSpec, out: Path, spec_path: Path | None = None) -> AxolotlC
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(rendered.text(), encoding="utf-8")
     lineage = rendered.lineage(spec, spec_path)
-    lineage_path(out).write_text(json.dumps(lineage, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    lineage_path(out).write_text(
+        json.dumps(lineage, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return rendered

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,8 @@ from factory.errors import MissingDependency
 def train_config_command(
     spec: Annotated[Path, typer.Argument(help="Train spec YAML (see train/).", show_default=False)],
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Axolotl config to write (default: <spec name>.axolotl.yaml).")
+        Path | None,
+        typer.Option("--out", help="Axolotl config to write (default: <spec name>.axolotl.yaml)."),
     ] = None,
     run: Annotated[bool, typer.Option("--run", help="Then run `axolotl train` on it.")] = False,
 ) -> None:

@@ -47,7 +47,9 @@ class PinnedDataset:
         return entry
 
 
-def pin(ref_text: str, *, config: str | None, split: str, backend: str | None = None) -> PinnedDataset:
+def pin(
+    ref_text: str, *, config: str | None, split: str, backend: str | None = None
+) -> PinnedDataset:
     """Resolve `ref_text` to a sha; for the local store also find the parquet files of config/split."""
     ref = DatasetRef.parse(ref_text)
     if ref.revision is None:  # specs refuse these already; callers from code get the same line
@@ -59,8 +61,15 @@ def pin(ref_text: str, *, config: str | None, split: str, backend: str | None = 
     folder = store.snapshot(ref.repo_id, sha)
     files = data_files(folder, config, split, where=f"{ref.repo_id}@{ref.revision} ({sha[:12]})")
     return PinnedDataset(
-        str(ref), ref.repo_id, ref.revision, sha, "local", config, split,
-        data_files=tuple(str(p) for p in files), snapshot=str(folder),
+        str(ref),
+        ref.repo_id,
+        ref.revision,
+        sha,
+        "local",
+        config,
+        split,
+        data_files=tuple(str(p) for p in files),
+        snapshot=str(folder),
     )
 
 
@@ -91,7 +100,9 @@ def _layout(folder: Path) -> dict[str, dict[str, list[str]]]:
             if isinstance(item, dict) and "split" in item:
                 paths = item.get("path")
                 paths = paths if isinstance(paths, list) else [paths]
-                layout.setdefault(name, {}).setdefault(item["split"], []).extend(str(p) for p in paths)
+                layout.setdefault(name, {}).setdefault(item["split"], []).extend(
+                    str(p) for p in paths
+                )
     if layout:
         return layout
     for path in sorted((folder / "data").rglob("*.parquet")):
@@ -109,12 +120,16 @@ def data_files(folder: Path, config: str | None, split: str, *, where: str) -> l
     name = config or "default"
     globs = layout.get(name, {}).get(split)
     if not globs:
-        available = ", ".join(f"{c}/{s}" for c, splits in sorted(layout.items()) for s in splits) or "none"
+        available = (
+            ", ".join(f"{c}/{s}" for c, splits in sorted(layout.items()) for s in splits) or "none"
+        )
         raise InputError(
             f"dataset {where}: no data for config {name!r} split {split!r} (available config/split: {available})"
         )
     everything = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     matched = sorted({rel for pattern in globs for rel in fnmatch.filter(everything, pattern)})
     if not matched:
-        raise InputError(f"dataset {where}: the card lists {globs} for {name}/{split} but no file matches")
+        raise InputError(
+            f"dataset {where}: the card lists {globs} for {name}/{split} but no file matches"
+        )
     return [folder / rel for rel in matched]

@@ -36,7 +36,9 @@ def pinned_dataset(value: str) -> str:
 
 def pinned_model_revision(value: str | None, field: str) -> str:
     if not value or not value.strip():
-        raise ValueError(f"{field} is required: name the model's commit sha (or tag) so the run is reproducible")
+        raise ValueError(
+            f"{field} is required: name the model's commit sha (or tag) so the run is reproducible"
+        )
     from factory.refs import validate_revision
 
     return validate_revision(value.strip())

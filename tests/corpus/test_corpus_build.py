@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.build.runner import build
+from factory.builds.runner import build
 from factory.errors import RecipeError
 from factory.recipes import load_recipe, recipe_hash
 
@@ -20,7 +20,11 @@ def test_sample_build_publishes_splits_tables_plots_and_resumes(tmp_path):
     recipe = load_recipe(RECIPE, ["executor.tasks=2"])
     first = build(recipe, publish=True, log=lambda m: None, workdir=tmp_path / "w1")
     counts = first.dataset.counts["default"]
-    assert set(counts) == {"train", "validation", "test"} and counts["validation"] >= 7 and counts["test"] >= 7
+    assert (
+        set(counts) == {"train", "validation", "test"}
+        and counts["validation"] >= 7
+        and counts["test"] >= 7
+    )
     card = first.files["README.md"].decode()
     assert "## Table 2" in card and "## Table 7" in card and "plots/doc_length.png" in card
     assert "`input_malformed_json`: 1" in card
@@ -32,9 +36,13 @@ def test_sample_build_publishes_splits_tables_plots_and_resumes(tmp_path):
     ds = factory.hub.load(recipe.output.repo_id, revision=first.revision.sha)
     rows = ds["train"].to_list() + ds["validation"].to_list() + ds["test"].to_list()
     ids = {r["id"] for r in rows}
-    assert not any(i.startswith(("cx-copy", "cx-near", "cx-url", "oscar-es", "oscar-lorem")) for i in ids)
+    assert not any(
+        i.startswith(("cx-copy", "cx-near", "cx-url", "oscar-es", "oscar-lorem")) for i in ids
+    )
     assert {r["source"] for r in rows} == {s.name for s in recipe.sources}
-    assert "hplt-mojibake" in ids and "Ã" not in next(r["text"] for r in rows if r["id"] == "hplt-mojibake")
+    assert "hplt-mojibake" in ids and "Ã" not in next(
+        r["text"] for r in rows if r["id"] == "hplt-mojibake"
+    )
 
     # a killed build: lose the last two stages' completions and outputs, rerun, same content
     for stage in ("split_plan", "rows"):
@@ -44,7 +52,12 @@ def test_sample_build_publishes_splits_tables_plots_and_resumes(tmp_path):
     assert again.content_hash == first.content_hash
 
     # another task count gives the same rows in the same splits (row order follows the tasks)
-    other = build(load_recipe(RECIPE, ["executor.tasks=3"]), publish=False, log=lambda m: None, workdir=tmp_path / "w2")
+    other = build(
+        load_recipe(RECIPE, ["executor.tasks=3"]),
+        publish=False,
+        log=lambda m: None,
+        workdir=tmp_path / "w2",
+    )
     assert _rows(other) == _rows(first)
 
 
@@ -86,7 +99,11 @@ def test_recipe_errors_are_one_line(override, message):
 
 
 def test_cli_validate():
-    out = subprocess.run([sys.executable, "-m", "factory.cli", "validate", str(RECIPE)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "factory.cli", "validate", str(RECIPE)],
+        capture_output=True,
+        text=True,
+    )
     if "No module named factory.cli.__main__" in out.stderr:
         pytest.skip("factory.cli has no __main__ entry")
     assert out.returncode == 0, out.stderr

@@ -24,7 +24,14 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RECIPE = REPO / "recipes" / "corpus_eu.yaml"
 TASKS = 4
-OVERRIDES = ["--set", f"executor.tasks={TASKS}", "--set", "executor.workers=1", "--set", "quality.scorer=slow_scorer:score"]
+OVERRIDES = [
+    "--set",
+    f"executor.tasks={TASKS}",
+    "--set",
+    "executor.workers=1",
+    "--set",
+    "quality.scorer=slow_scorer:score",
+]
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -36,7 +43,12 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _start(home: Path, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "factory.cli", "build", str(RECIPE), *OVERRIDES], env=_env(home), text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "factory.cli", "build", str(RECIPE), *OVERRIDES],
+        env=_env(home),
+        text=True,
+        **kwargs,
+    )
 
 
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -45,7 +57,9 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def _content_hash(stdout: str) -> str:
-    return next(line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("content hash: "))
+    return next(
+        line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("content hash: ")
+    )
 
 
 def _rows(home: Path) -> dict[str, list[dict]]:
@@ -58,7 +72,9 @@ def test_sigkill_mid_build_then_resume_gives_same_content(tmp_path):
     # the uninterrupted reference build runs alongside (it mostly sleeps in the slow scorer)
     reference = _start(tmp_path / "reference", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     home = tmp_path / "killed"
-    proc = _start(home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = _start(
+        home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     done: list[Path] = []
     try:
@@ -76,7 +92,10 @@ def test_sigkill_mid_build_then_resume_gives_same_content(tmp_path):
     # the kill left a half-done build: earlier stages complete, filter partial, no rows yet
     assert len(list(workdir.glob("stages/read/logs/completions/*"))) == TASKS
     assert not list(workdir.glob("stages/rows/logs/completions/*"))
-    assert not (home / "store").exists() or "latxa/corpus-eu" not in GitStore(home / "store").list_repos()
+    assert (
+        not (home / "store").exists()
+        or "latxa/corpus-eu" not in GitStore(home / "store").list_repos()
+    )
 
     code, ref_out, ref_err = _finish(reference)
     assert code == 0, ref_err
@@ -91,7 +110,9 @@ def test_sigkill_mid_build_then_resume_gives_same_content(tmp_path):
     assert len(ids) == len(set(ids)) and set(resumed_rows) == {"train", "validation", "test"}
     # the card's tables count every document once, as in the uninterrupted build
     card = (GitStore(home / "store").snapshot("latxa/corpus-eu") / "README.md").read_text()
-    ref_card = (GitStore(tmp_path / "reference" / "store").snapshot("latxa/corpus-eu") / "README.md").read_text()
+    ref_card = (
+        GitStore(tmp_path / "reference" / "store").snapshot("latxa/corpus-eu") / "README.md"
+    ).read_text()
     assert _tables(card) == _tables(ref_card)
 
 

@@ -5,12 +5,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factory.corpus.dedup import DedupBuckets, DedupClusters, DedupFilter, DedupSignatures, minhasher_for, normalize_url
+from factory.corpus.dedup import (
+    DedupBuckets,
+    DedupClusters,
+    DedupFilter,
+    DedupSignatures,
+    minhasher_for,
+    normalize_url,
+)
 from factory.corpus.readers import SourceFile, SourceReader
 from factory.corpus.splits import split_sizes
 
-WORDS = ("etxe kale herri mendi itsaso ibai baso zelai hondartza euri haize eguzki ilargi izar lore zuhaitz "
-         "txori arrain katu txakur behi ardi zaldi oilo sagu ogi ur esne gazta sagar madari").split()
+WORDS = (
+    "etxe kale herri mendi itsaso ibai baso zelai hondartza euri haize eguzki ilargi izar lore zuhaitz "
+    "txori arrain katu txakur behi ardi zaldi oilo sagu ogi ur esne gazta sagar madari"
+).split()
 
 
 def make_text(rng, n=120):
@@ -31,26 +40,44 @@ def run_dedup(tmp_path, docs_by_rank, low_quality=()):
     for rank, docs in enumerate(docs_by_rank):
         for d in docs:
             d.metadata["shard"] = rank
-        list(DedupSignatures(index, hasher, paragraph_min_chars=10 if low_quality else None).run(iter(docs), rank, 2))
+        list(
+            DedupSignatures(index, hasher, paragraph_min_chars=10 if low_quality else None).run(
+                iter(docs), rank, 2
+            )
+        )
     for rank in range(2):
         list(DedupBuckets(index, 34, 0.5, list(low_quality)).run(None, rank, 2))
     list(DedupClusters(index, ["wiki", "web", "hplt"]).run(None, 0, 1))
     f = DedupFilter(index)
-    return {d.id: f.filter(d) for docs in docs_by_rank for d in docs}, {d.id: d for docs in docs_by_rank for d in docs}
+    return {d.id: f.filter(d) for docs in docs_by_rank for d in docs}, {
+        d.id: d for docs in docs_by_rank for d in docs
+    }
 
 
 def mk(doc_id, text, prio, rec, url=None):
     from datatrove.data import Document
 
-    return Document(text=text, id=doc_id, metadata={"key": [prio, prio, rec], "url": url, "source": ["wiki", "web", "hplt"][prio]})
+    return Document(
+        text=text,
+        id=doc_id,
+        metadata={"key": [prio, prio, rec], "url": url, "source": ["wiki", "web", "hplt"][prio]},
+    )
 
 
 def test_priority_wins_and_reasons(tmp_path):
     rng = random.Random(1)
     a, b, c = make_text(rng), make_text(rng), make_text(rng)
     # the low-priority copies sit in rank 0, the preferred ones in rank 1: order must not matter
-    rank0 = [mk("web-a", a, 1, 0), mk("web-b", edit(b, rng, 0.08), 1, 1), mk("web-url", c, 1, 2, url="https://www.x.eus/a/")]
-    rank1 = [mk("wiki-a", "  " + a.upper(), 0, 0), mk("wiki-b", b, 0, 1), mk("wiki-c", make_text(rng), 0, 2, url="http://x.eus/a")]
+    rank0 = [
+        mk("web-a", a, 1, 0),
+        mk("web-b", edit(b, rng, 0.08), 1, 1),
+        mk("web-url", c, 1, 2, url="https://www.x.eus/a/"),
+    ]
+    rank1 = [
+        mk("wiki-a", "  " + a.upper(), 0, 0),
+        mk("wiki-b", b, 0, 1),
+        mk("wiki-c", make_text(rng), 0, 2, url="http://x.eus/a"),
+    ]
     result, docs = run_dedup(tmp_path, [rank0, rank1])
     assert result["wiki-a"] is True and result["wiki-b"] is True and result["wiki-c"] is True
     assert result["web-a"] == (False, "dedup_exact")
@@ -63,7 +90,9 @@ def test_near_dup_recall_and_precision(tmp_path):
     rng = random.Random(2)
     originals = [make_text(rng) for _ in range(60)]
     docs = [mk(f"o{i}", t, 0, i) for i, t in enumerate(originals)]
-    docs += [mk(f"n{i}", edit(t, rng, 0.05 + 0.05 * (i % 2)), 1, i) for i, t in enumerate(originals[:30])]
+    docs += [
+        mk(f"n{i}", edit(t, rng, 0.05 + 0.05 * (i % 2)), 1, i) for i, t in enumerate(originals[:30])
+    ]
     result, _ = run_dedup(tmp_path, [docs[::2], docs[1::2]])
     removed = {k for k, v in result.items() if v is not True}
     assert removed == {f"n{i}" for i in range(30)}
@@ -77,7 +106,10 @@ def test_paragraph_dedup_for_low_quality_sources(tmp_path):
     rank1 = [mk("hplt", f"{hplt_own}\n{shared}", 2, 0), mk("hplt-all", shared, 2, 1)]
     result, docs = run_dedup(tmp_path, [rank0, rank1], low_quality=[2])
     assert result["hplt"] is True and docs["hplt"].text == hplt_own
-    assert result["hplt-all"] == (False, "dedup_exact") or result["hplt-all"] == (False, "dedup_paragraphs_empty")
+    assert result["hplt-all"] == (False, "dedup_exact") or result["hplt-all"] == (
+        False,
+        "dedup_paragraphs_empty",
+    )
     assert docs["wiki"].text.startswith(shared)
 
 
@@ -89,24 +121,50 @@ def test_reader_quarantines_bad_input(tmp_path):
     from datatrove.pipeline.writers.jsonl import JsonlWriter
 
     jsonl = tmp_path / "a.jsonl"
-    jsonl.write_bytes(b'{"id": "1", "text": "Kaixo mundua", "url": "u"}\n{"id": broken\n'
-                      b'{"text": "bad \xff byte"}\n[1, 2]\n{"body": "x"}\n\n')
+    jsonl.write_bytes(
+        b'{"id": "1", "text": "Kaixo mundua", "url": "u"}\n{"id": broken\n'
+        b'{"text": "bad \xff byte"}\n[1, 2]\n{"body": "x"}\n\n'
+    )
     blocks = tmp_path / "b.txt"
     blocks.write_text("Lehen blokea.\nBigarren lerroa.\n\n  \n\nBigarren blokea.\n")
-    pq.write_table(pa.Table.from_pylist([{"id": "p1", "text": "Parquet testua", "url": None}]), tmp_path / "c.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"id": "p1", "text": "Parquet testua", "url": None}]),
+        tmp_path / "c.parquet",
+    )
     fields = {"id": "id", "text": "text", "url": "url", "date": "date"}
-    files = [SourceFile("s", 0, "jsonl", str(jsonl), 0, fields), SourceFile("s", 0, "text_blocks", str(blocks), 1, fields),
-             SourceFile("t", 1, "parquet", str(tmp_path / "c.parquet"), 2, fields),
-             SourceFile("t", 1, "text_file", str(tmp_path / "missing.txt"), 3, fields)]
-    reader = SourceReader(files, quarantine_writer=JsonlWriter(str(tmp_path / "q"), compression=None))
+    files = [
+        SourceFile("s", 0, "jsonl", str(jsonl), 0, fields),
+        SourceFile("s", 0, "text_blocks", str(blocks), 1, fields),
+        SourceFile("t", 1, "parquet", str(tmp_path / "c.parquet"), 2, fields),
+        SourceFile("t", 1, "text_file", str(tmp_path / "missing.txt"), 3, fields),
+    ]
+    reader = SourceReader(
+        files, quarantine_writer=JsonlWriter(str(tmp_path / "q"), compression=None)
+    )
     docs = list(reader.run(None, 0, 1))
-    assert [d.text for d in docs] == ["Kaixo mundua", "Lehen blokea.\nBigarren lerroa.", "Bigarren blokea.", "Parquet testua"]
+    assert [d.text for d in docs] == [
+        "Kaixo mundua",
+        "Lehen blokea.\nBigarren lerroa.",
+        "Bigarren blokea.",
+        "Parquet testua",
+    ]
     assert docs[0].metadata["key"] == [0, 0, 0] and docs[2].metadata["key"] == [0, 1, 1]
-    reasons = [json.loads(line)["metadata"]["quarantine_reason"] for line in (tmp_path / "q" / "00000.jsonl").read_text().splitlines()]
-    assert reasons == ["input_malformed_json", "input_undecodable_bytes", "input_not_a_record", "input_missing_text", "input_unreadable_file"]
+    reasons = [
+        json.loads(line)["metadata"]["quarantine_reason"]
+        for line in (tmp_path / "q" / "00000.jsonl").read_text().splitlines()
+    ]
+    assert reasons == [
+        "input_malformed_json",
+        "input_undecodable_bytes",
+        "input_not_a_record",
+        "input_missing_text",
+        "input_unreadable_file",
+    ]
 
 
-@pytest.mark.parametrize("n, expected", [(100, (1, 1)), (10_000, (100, 100)), (3, (1, 1)), (2, (0, 0))])
+@pytest.mark.parametrize(
+    "n, expected", [(100, (1, 1)), (10_000, (100, 100)), (3, (1, 1)), (2, (0, 0))]
+)
 def test_split_sizes(n, expected):
     assert split_sizes(n, 0.01, 0.01) == expected
 

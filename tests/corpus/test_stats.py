@@ -6,14 +6,22 @@ from factory.corpus.stats import LENGTH_BINS, WORDLEN_BINS, CorpusStats, _bin, m
 
 
 def test_bin_is_the_last_edge_not_above_the_value():
-    assert _bin(1, LENGTH_BINS) == 0 and _bin(0.2, WORDLEN_BINS) == 0 and _bin(-3, WORDLEN_BINS) == 0
+    assert (
+        _bin(1, LENGTH_BINS) == 0 and _bin(0.2, WORDLEN_BINS) == 0 and _bin(-3, WORDLEN_BINS) == 0
+    )
     assert LENGTH_BINS[_bin(10, LENGTH_BINS)] == 10 and LENGTH_BINS[_bin(11, LENGTH_BINS) + 1] > 11
-    assert WORDLEN_BINS[_bin(4.49, WORDLEN_BINS)] == 4.0 and WORDLEN_BINS[_bin(4.5, WORDLEN_BINS)] == 4.5
+    assert (
+        WORDLEN_BINS[_bin(4.49, WORDLEN_BINS)] == 4.0
+        and WORDLEN_BINS[_bin(4.5, WORDLEN_BINS)] == 4.5
+    )
     assert _bin(10**9, LENGTH_BINS) == len(LENGTH_BINS) - 1
 
 
 def test_stats_sum_over_tasks(tmp_path):
-    docs = [Document(text=" ".join(["etxea"] * n), id=str(n), metadata={"source": "wiki"}) for n in (1, 10, 10)]
+    docs = [
+        Document(text=" ".join(["etxea"] * n), id=str(n), metadata={"source": "wiki"})
+        for n in (1, 10, 10)
+    ]
     list(CorpusStats(str(tmp_path), "raw").run(iter(docs[:1]), 0, 2))
     list(CorpusStats(str(tmp_path), "raw").run(iter(docs[1:]), 1, 2))
     wiki = merge_stats(tmp_path, "raw")["sources"]["wiki"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from factory.build.runner import build
+from factory.builds.runner import build
 from factory.corpus.tokens import resolve_tokenizer
 from factory.errors import RecipeError
 from factory.recipes import load_recipe
@@ -24,8 +24,14 @@ def train_tokenizer(folder: Path, vocab_size: int) -> Path:
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator([json.loads(line)["text"] for line in SAMPLE.read_text().splitlines()], trainer=trainer)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(
+        [json.loads(line)["text"] for line in SAMPLE.read_text().splitlines()], trainer=trainer
+    )
     folder.mkdir(parents=True)
     tok.save(str(folder / "tokenizer.json"))
     return folder
@@ -39,7 +45,9 @@ def _published_tokens(result, tokenizer_file: Path) -> dict[str, int]:
     for name, path in result.dataset.files.items():
         if name.endswith(".parquet"):
             for row in pq.read_table(path).to_pylist():
-                counts[row["source"]] = counts.get(row["source"], 0) + len(tok.encode(row["text"], add_special_tokens=False).ids)
+                counts[row["source"]] = counts.get(row["source"], 0) + len(
+                    tok.encode(row["text"], add_special_tokens=False).ids
+                )
     return counts
 
 
@@ -53,10 +61,17 @@ def test_token_column_counts_published_text_and_follows_the_tokenizer(tmp_path):
 
     # same work dir (stats.tokenizer is not in the recipe hash): only the token stage runs
     lines: list[str] = []
-    counted = build(load_recipe(RECIPE, [f"stats.tokenizer={small}"]), publish=False, log=lines.append, workdir=workdir)
+    counted = build(
+        load_recipe(RECIPE, [f"stats.tokenizer={small}"]),
+        publish=False,
+        log=lines.append,
+        workdir=workdir,
+    )
     assert counted.content_hash == plain.content_hash
     ran = [line.split("] ", 1)[1] for line in lines if line.startswith("[")]
-    assert [stage for stage in ran if "already done" not in stage] == [f"tokens_{resolve_tokenizer(str(small), tmp_path).fingerprint}: 2 tasks"]
+    assert [stage for stage in ran if "already done" not in stage] == [
+        f"tokens_{resolve_tokenizer(str(small), tmp_path).fingerprint}: 2 tasks"
+    ]
     card = counted.files["README.md"].decode()
     assert "| tokens |" in card and "tokenizer `bpe-small (sha256 " in card
     expected = _published_tokens(counted, small / "tokenizer.json")
@@ -65,15 +80,26 @@ def test_token_column_counts_published_text_and_follows_the_tokenizer(tmp_path):
         assert row.rstrip(" |").endswith(f"{n:,}" if n < 1e4 else f"{n / 1e3:.1f}K"), (row, n)
 
     # another tokenizer (given as its tokenizer.json file) gets its own count
-    other = build(load_recipe(RECIPE, [f"stats.tokenizer={large / 'tokenizer.json'}"]), publish=False, log=lambda m: None, workdir=workdir)
+    other = build(
+        load_recipe(RECIPE, [f"stats.tokenizer={large / 'tokenizer.json'}"]),
+        publish=False,
+        log=lambda m: None,
+        workdir=workdir,
+    )
     fewer = _published_tokens(other, large / "tokenizer.json")
     assert sum(fewer.values()) < sum(expected.values())
-    total_line = next(line for line in other.files["README.md"].decode().splitlines() if line.startswith("| **total** |"))
+    total_line = next(
+        line
+        for line in other.files["README.md"].decode().splitlines()
+        if line.startswith("| **total** |")
+    )
     assert total_line.rstrip(" |").endswith(f"{sum(fewer.values()) / 1e3:.1f}K")
 
 
 def test_missing_tokenizer_is_one_recipe_error(tmp_path):
-    with pytest.raises(RecipeError, match=r"^stats.tokenizer: 'nowhere/tok.json' does not exist .*`demo`"):
+    with pytest.raises(
+        RecipeError, match=r"^stats.tokenizer: 'nowhere/tok.json' does not exist .*`demo`"
+    ):
         resolve_tokenizer("nowhere/tok.json", tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(RecipeError, match="holds no tokenizer files"):
@@ -83,12 +109,15 @@ def test_missing_tokenizer_is_one_recipe_error(tmp_path):
 
 def test_folder_and_file_resolve_to_the_same_tokenizer(tmp_path):
     folder = train_tokenizer(tmp_path / "tok", 300)
-    a, b = resolve_tokenizer("tok", tmp_path), resolve_tokenizer(str(folder / "tokenizer.json"), tmp_path)
+    a, b = (
+        resolve_tokenizer("tok", tmp_path),
+        resolve_tokenizer(str(folder / "tokenizer.json"), tmp_path),
+    )
     assert a.path == b.path == str(folder / "tokenizer.json") and a.fingerprint == b.fingerprint
 
 
 def test_demo_uses_the_demo_models_tokenizer(tmp_path, monkeypatch):
-    import factory.magpie.demo_model as demo_model
+    import factory.demo.model as demo_model
 
     assert load_recipe(RECIPE, demo=True).stats.tokenizer == "demo"
     assert load_recipe(RECIPE).stats.tokenizer is None

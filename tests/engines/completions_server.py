@@ -50,7 +50,9 @@ def make_handler(engine: Engine, api_key: str | None, seen: list[dict]):
                 temperature=request.get("temperature", 1.0),
                 top_p=request.get("top_p", 1.0),
                 max_tokens=request.get("max_tokens", 16),
-                stop=[request["stop"]] if isinstance(request.get("stop"), str) else request.get("stop") or [],
+                stop=[request["stop"]]
+                if isinstance(request.get("stop"), str)
+                else request.get("stop") or [],
                 stop_token_ids=request.get("stop_token_ids") or [],
                 n=request.get("n", 1),
                 seed=request.get("seed"),
@@ -62,7 +64,14 @@ def make_handler(engine: Engine, api_key: str | None, seen: list[dict]):
             for completions in results:
                 prompt_tokens += completions[0].prompt_tokens
                 for c in completions:
-                    choices.append({"text": c.text, "index": len(choices), "finish_reason": c.finish_reason, "logprobs": None})
+                    choices.append(
+                        {
+                            "text": c.text,
+                            "index": len(choices),
+                            "finish_reason": c.finish_reason,
+                            "logprobs": None,
+                        }
+                    )
                     completion_tokens += c.completion_tokens
             self._send(
                 200,

@@ -13,7 +13,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_model_path() -> Path:
-    from factory.magpie.demo_model import ensure_demo_model
+    from factory.demo.model import ensure_demo_model
 
     return ensure_demo_model()
 

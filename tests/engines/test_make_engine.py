@@ -29,13 +29,17 @@ def test_importing_engines_loads_no_backend():
         "import sys, factory.engines; "
         "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'httpx') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_openai_key_variable_must_be_set(monkeypatch):
     monkeypatch.delenv("LATXA_TEST_KEY", raising=False)
-    spec = EngineSpec(type="openai", model="m", base_url="http://127.0.0.1:9/v1", api_key_env="LATXA_TEST_KEY")
+    spec = EngineSpec(
+        type="openai", model="m", base_url="http://127.0.0.1:9/v1", api_key_env="LATXA_TEST_KEY"
+    )
     with pytest.raises(EngineError, match="LATXA_TEST_KEY is not set"):
         make_engine(spec)
 
@@ -43,7 +47,9 @@ def test_openai_key_variable_must_be_set(monkeypatch):
 def test_unreachable_server_is_one_engine_error():
     from factory.engines import SamplingParams
 
-    engine = make_engine(EngineSpec(type="openai", model="m", base_url="http://127.0.0.1:9/v1", request_timeout_s=5))
+    engine = make_engine(
+        EngineSpec(type="openai", model="m", base_url="http://127.0.0.1:9/v1", request_timeout_s=5)
+    )
     with pytest.raises(EngineError, match=r"request to http://127.0.0.1:9/v1/completions failed"):
         engine.generate(["Kaixo"], SamplingParams(max_tokens=4))
 

@@ -12,7 +12,9 @@ from factory.engines.base import cut_at_stop, prompt_seed
 def test_defaults_are_the_embedded_transformers_engine():
     spec = EngineSpec(model="demo:tiny-eu")
     assert spec.type == "transformers" and spec.device == "auto" and spec.batch_size == 32
-    assert SamplingParams() == SamplingParams(temperature=1.0, top_p=1.0, max_tokens=256, stop=[], stop_token_ids=[], n=1, seed=None)
+    assert SamplingParams() == SamplingParams(
+        temperature=1.0, top_p=1.0, max_tokens=256, stop=[], stop_token_ids=[], n=1, seed=None
+    )
 
 
 def test_every_field_is_described():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from factory.demo.model import DEMO_MODEL_ID, demo_revision
 from factory.engines import Completion, SamplingParams
-from factory.magpie.demo_model import DEMO_MODEL_ID, demo_revision
 
 PRE_QUERY = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
 
@@ -19,13 +19,17 @@ def test_one_list_of_n_completions_per_prompt_in_order(demo_engine):
     prompts = [PRE_QUERY, PRE_QUERY + "Zer", PRE_QUERY + "Nor da"]
     out = demo_engine.generate(prompts, SamplingParams(max_tokens=8, n=3, seed=1))
     assert [len(c) for c in out] == [3, 3, 3]
-    prompt_lens = [len(demo_engine.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    prompt_lens = [
+        len(demo_engine.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts
+    ]
     for completions, prompt_len in zip(out, prompt_lens):
         for c in completions:
             assert isinstance(c, Completion)
             assert c.prompt_tokens == prompt_len
             assert 1 <= c.completion_tokens == len(c.token_ids) <= 8
-            assert (c.finish_reason == "length") == (c.completion_tokens == 8 and c.token_ids[-1] not in demo_engine._eos_ids)
+            assert (c.finish_reason == "length") == (
+                c.completion_tokens == 8 and c.token_ids[-1] not in demo_engine._eos_ids
+            )
 
 
 def test_same_seed_same_outputs_other_seed_other_outputs(demo_engine):
@@ -41,9 +45,9 @@ def test_same_seed_same_outputs_other_seed_other_outputs(demo_engine):
 
 def test_greedy_ignores_the_seed(demo_engine):
     params = SamplingParams(temperature=0, max_tokens=10)
-    assert demo_engine.generate([PRE_QUERY], params.model_copy(update={"seed": 1})) == demo_engine.generate(
-        [PRE_QUERY], params.model_copy(update={"seed": 2})
-    )
+    assert demo_engine.generate(
+        [PRE_QUERY], params.model_copy(update={"seed": 1})
+    ) == demo_engine.generate([PRE_QUERY], params.model_copy(update={"seed": 2}))
 
 
 def test_token_id_prompt_equals_its_text(demo_engine):
@@ -71,7 +75,9 @@ def test_stop_token_id_ends_the_completion(demo_engine):
     params = SamplingParams(temperature=0, max_tokens=24)
     (free,) = demo_engine.generate([PRE_QUERY], params)[0]
     stop_id = free.token_ids[2]
-    (cut,) = demo_engine.generate([PRE_QUERY], params.model_copy(update={"stop_token_ids": [stop_id]}))[0]
+    (cut,) = demo_engine.generate(
+        [PRE_QUERY], params.model_copy(update={"stop_token_ids": [stop_id]})
+    )[0]
     assert cut.token_ids == free.token_ids[: free.token_ids.index(stop_id) + 1]
     assert cut.finish_reason == "stop"
     assert cut.text == demo_engine.tokenizer.decode(cut.token_ids[:-1], skip_special_tokens=True)

@@ -23,28 +23,49 @@ tasks:
 
 
 def test_eval_config_writes_tasks_and_prints_command(tmp_path, factory_home):
-    rev = GitStore().publish("latxa/magpie-eu", conversation_files(tmp_path / "data"), message="v1", tag="v1")
+    rev = GitStore().publish(
+        "latxa/magpie-eu", conversation_files(tmp_path / "data"), message="v1", tag="v1"
+    )
     spec = tmp_path / "eval.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
     done = run_cli("eval-config", str(spec), "--out", str(tmp_path / "out"), home=factory_home)
     assert done.returncode == 0, done.stderr
     assert f"pinned latxa/magpie-eu@v1 -> {rev.sha} (local) for task chat_eu" in done.stdout
-    assert done.stdout.splitlines()[-1].startswith("lm_eval --model hf --model_args pretrained=HiTZ/Latxa-Llama-3.1-8B-Instruct,revision=0123")
+    assert done.stdout.splitlines()[-1].startswith(
+        "lm_eval --model hf --model_args pretrained=HiTZ/Latxa-Llama-3.1-8B-Instruct,revision=0123"
+    )
     task = yaml.safe_load((tmp_path / "out" / "chat_eu.yaml").read_text())
-    assert task["metadata"]["dataset_revision"] == rev.sha and task["doc_to_text"] == "{{conversations[0].content}}"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["chat_eu.yaml", "cli_suite.yaml", "command.sh", "lineage.json"]
+    assert (
+        task["metadata"]["dataset_revision"] == rev.sha
+        and task["doc_to_text"] == "{{conversations[0].content}}"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "chat_eu.yaml",
+        "cli_suite.yaml",
+        "command.sh",
+        "lineage.json",
+    ]
 
 
 def test_eval_config_user_errors(tmp_path, factory_home):
     spec = tmp_path / "eval.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu"))
-    assert "tasks.1.dataset: dataset 'latxa/magpie-eu' is not pinned" in one_error_line(run_cli("eval-config", str(spec), home=factory_home))
+    assert "tasks.1.dataset: dataset 'latxa/magpie-eu' is not pinned" in one_error_line(
+        run_cli("eval-config", str(spec), home=factory_home)
+    )
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1") + "unknown_key: 1\n")
-    assert "unknown_key: unknown field" in one_error_line(run_cli("eval-config", str(spec), home=factory_home))
+    assert "unknown_key: unknown field" in one_error_line(
+        run_cli("eval-config", str(spec), home=factory_home)
+    )
 
 
 def test_run_without_lm_eval_names_the_package(tmp_path, factory_home):
     spec = tmp_path / "eval.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
-    line = one_error_line(run_cli("eval-config", str(spec), "--run", home=factory_home, PATH="/usr/bin:/bin"))
-    assert line == "error: factory eval-config --run needs the Python module `lm_eval`, which is not installed: pip install lm-eval"
+    line = one_error_line(
+        run_cli("eval-config", str(spec), "--run", home=factory_home, PATH="/usr/bin:/bin")
+    )
+    assert (
+        line
+        == "error: factory eval-config --run needs the Python module `lm_eval`, which is not installed: pip install lm-eval"
+    )

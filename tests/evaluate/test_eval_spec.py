@@ -46,18 +46,31 @@ def test_unpinned_dataset_task(tmp_path):
 
 def test_multiple_choice_needs_choices(tmp_path):
     [line] = problems(tmp_path, GOOD.replace('    doc_to_choice: "{{choices}}"\n', ""))
-    assert line.endswith("tasks.1: output_type multiple_choice needs doc_to_choice (a template or a list of choices)")
+    assert line.endswith(
+        "tasks.1: output_type multiple_choice needs doc_to_choice (a template or a list of choices)"
+    )
 
 
 def test_generation_kwargs_only_for_generate_until(tmp_path):
     [line] = problems(tmp_path, GOOD + "    generation_kwargs: {max_gen_toks: 5}\n")
-    assert "generation_kwargs is only for generate_until tasks (this one is multiple_choice)" in line
+    assert (
+        "generation_kwargs is only for generate_until tasks (this one is multiple_choice)" in line
+    )
 
 
 def test_bad_task_name_duplicates_and_suite_clash(tmp_path):
-    assert "task name 'xcopa eu' may hold only" in problems(tmp_path, GOOD.replace("  - xcopa_eu", "  - xcopa eu"))[0]
-    assert "repeated: xcopa_eu" in problems(tmp_path, GOOD.replace("  - xcopa_eu", "  - xcopa_eu\n  - xcopa_eu"))[0]
-    assert "the suite name 'xcopa_eu' is also a task name" in problems(tmp_path, GOOD.replace("name: suite", "name: xcopa_eu"))[0]
+    assert (
+        "task name 'xcopa eu' may hold only"
+        in problems(tmp_path, GOOD.replace("  - xcopa_eu", "  - xcopa eu"))[0]
+    )
+    assert (
+        "repeated: xcopa_eu"
+        in problems(tmp_path, GOOD.replace("  - xcopa_eu", "  - xcopa_eu\n  - xcopa_eu"))[0]
+    )
+    assert (
+        "the suite name 'xcopa_eu' is also a task name"
+        in problems(tmp_path, GOOD.replace("name: suite", "name: xcopa_eu"))[0]
+    )
 
 
 def test_model_args_never_hold_tokens_or_revision(tmp_path):
@@ -68,5 +81,10 @@ def test_model_args_never_hold_tokens_or_revision(tmp_path):
 
 
 def test_missing_model_revision(tmp_path):
-    [line] = problems(tmp_path, GOOD.replace("model_revision: 0123456789abcdef0123456789abcdef01234567\n", "model_revision: ''\n"))
+    [line] = problems(
+        tmp_path,
+        GOOD.replace(
+            "model_revision: 0123456789abcdef0123456789abcdef01234567\n", "model_revision: ''\n"
+        ),
+    )
     assert "model_revision: model_revision is required" in line

@@ -14,13 +14,15 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ZERO_SHA = "0" * 40
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_POINTER = re.compile(rb"^version https://git-lfs.github.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n$")
+_POINTER = re.compile(
+    rb"^version https://git-lfs.github.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n$"
+)
 # What the Hub writes as the first commit of every new repository.
 INITIAL_GITATTRIBUTES = b"""*.arrow filter=lfs diff=lfs merge=lfs -text
 *.bin filter=lfs diff=lfs merge=lfs -text
@@ -107,7 +109,9 @@ class GitRepo:
     def __init__(self, path: Path):
         self.path = path
 
-    def git(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True) -> bytes:
+    def git(
+        self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True
+    ) -> bytes:
         result = subprocess.run(
             ["git", "--git-dir", str(self.path), *args],
             input=input,
@@ -126,7 +130,9 @@ class GitRepo:
             capture_output=True,
         )
         self.git("config", "hub.private", "true" if private else "false")
-        sha = self.commit(None, [("file", ".gitattributes", INITIAL_GITATTRIBUTES)], "initial commit")
+        sha = self.commit(
+            None, [("file", ".gitattributes", INITIAL_GITATTRIBUTES)], "initial commit"
+        )
         self.update_ref("refs/heads/main", sha, ZERO_SHA)
 
     @property
@@ -169,7 +175,7 @@ class GitRepo:
 
     def commit_time(self, sha: str) -> str:
         stamp = int(self.git("show", "-s", "--format=%ct", sha).strip())
-        when = datetime.fromtimestamp(stamp, tz=timezone.utc)
+        when = datetime.fromtimestamp(stamp, tz=UTC)
         return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     # --- trees ------------------------------------------------------------------
@@ -208,7 +214,9 @@ class GitRepo:
 
     # --- writes -----------------------------------------------------------------
 
-    def commit(self, parent: str | None, operations: list[tuple[str, str, bytes | None]], message: str) -> str:
+    def commit(
+        self, parent: str | None, operations: list[tuple[str, str, bytes | None]], message: str
+    ) -> str:
         """Write a commit from `parent` applying (kind, path, payload) operations.
 
         kind is "file" (payload: the blob bytes), "delete" or "delete_folder". Raises
@@ -221,10 +229,14 @@ class GitRepo:
             for kind, path, payload in operations:
                 if kind == "file":
                     blob = self.git("hash-object", "-w", "--stdin", input=payload).decode().strip()
-                    self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+                    self.git(
+                        "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env
+                    )
                     continue
                 pattern = f"{path.rstrip('/')}/" if kind == "delete_folder" else path
-                present = [p for p in self.git("ls-files", "-z", "--", pattern, env=env).split(b"\0") if p]
+                present = [
+                    p for p in self.git("ls-files", "-z", "--", pattern, env=env).split(b"\0") if p
+                ]
                 if kind == "delete" and present != [path.encode()]:
                     raise KeyError(path)
                 if not present:

@@ -26,7 +26,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from .gitrepos import INITIAL_GITATTRIBUTES, ZERO_SHA, Entry, GitError, GitRepo, LfsObjects, RefMoved, lfs_pointer
+from .gitrepos import (
+    INITIAL_GITATTRIBUTES,
+    ZERO_SHA,
+    Entry,
+    GitError,
+    GitRepo,
+    LfsObjects,
+    RefMoved,
+    lfs_pointer,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REPO_TYPES = {"datasets": "dataset", "models": "model"}
@@ -39,7 +48,9 @@ _BAD_TOKEN = "Invalid credentials in Authorization header"
 class HubError(Exception):
     """Answered as `{"error": message}` with `X-Error-Code` / `X-Error-Message` headers."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, body: dict | None = None):
+    def __init__(
+        self, status: int, message: str, code: str | None = None, body: dict | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.code, self.body = status, message, code, body or {}
 
@@ -80,7 +91,12 @@ def _is_lfs_path(path: str, gitattributes: bytes) -> bool:
 
 def _validate_path(path: str) -> str:
     parts = path.split("/")
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or ".git" in parts:
+    if (
+        not path
+        or path.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or ".git" in parts
+    ):
         raise HubError(400, f"invalid path in repository: {path!r}")
     return path
 
@@ -96,9 +112,9 @@ def _card_data(readme: bytes) -> dict | None:
 
 class HubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
-    server: "_Server"
+    server: _Server
 
-    def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
+    def log_message(self, format, *args):
         pass
 
     # --- plumbing -------------------------------------------------------------
@@ -122,7 +138,13 @@ class HubHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type="application/json"):
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict | None = None,
+        content_type="application/json",
+    ):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
@@ -251,8 +273,16 @@ class HubHandler(BaseHTTPRequestHandler):
         repo_type = "dataset" if seg and seg[0] == "datasets" else "model"
         rest = seg[1:] if repo_type == "dataset" else seg
         if len(rest) >= 5 and rest[2] == "resolve" and method in ("GET", "HEAD"):
-            return "resolve", self.resolve_file, (repo_type, rest[0], rest[1], rest[3], "/".join(rest[4:]))
-        if len(rest) == 6 and rest[1].endswith(".git") and rest[2:] == ["info", "lfs", "objects", "batch"]:
+            return (
+                "resolve",
+                self.resolve_file,
+                (repo_type, rest[0], rest[1], rest[3], "/".join(rest[4:])),
+            )
+        if (
+            len(rest) == 6
+            and rest[1].endswith(".git")
+            and rest[2:] == ["info", "lfs", "objects", "batch"]
+        ):
             return "lfs-batch", self.lfs_batch, (repo_type, rest[0], rest[1][: -len(".git")])
         if len(seg) == 2 and seg[0] == "lfs-upload" and method == "PUT":
             return "lfs-upload", self.lfs_upload, (seg[1],)
@@ -272,7 +302,9 @@ class HubHandler(BaseHTTPRequestHandler):
         try:
             _card_data(content.encode())
         except yaml.YAMLError as error:
-            raise HubError(400, "Invalid metadata", body={"errors": [{"message": str(error).splitlines()[0]}]})
+            raise HubError(
+                400, "Invalid metadata", body={"errors": [{"message": str(error).splitlines()[0]}]}
+            ) from None
         self._json(200, {"warnings": []})
 
     # --- repositories -----------------------------------------------------------
@@ -298,7 +330,9 @@ class HubHandler(BaseHTTPRequestHandler):
         repo_type = payload.get("type") or "model"
         org = payload.get("organization") or ""
         self._writer(org)
-        repo = self._readable(self.state.repo(repo_type, org, payload.get("name", "")), f"{org}/{payload.get('name')}")
+        repo = self._readable(
+            self.state.repo(repo_type, org, payload.get("name", "")), f"{org}/{payload.get('name')}"
+        )
         shutil.rmtree(repo.path)
         self._json(200, {})
 
@@ -333,7 +367,9 @@ class HubHandler(BaseHTTPRequestHandler):
             found.append(self._summary(repo, repo_type, org, name, sha))
         self._json(200, found)
 
-    def repo_info(self, repo_type: str, org: str, name: str, revision: str = "main", *, body, query):
+    def repo_info(
+        self, repo_type: str, org: str, name: str, revision: str = "main", *, body, query
+    ):
         repo = self._readable(self.state.repo(repo_type, org, name), f"{org}/{name}")
         sha = self._revision(repo, revision)
         files = [e for e in repo.entries(sha, recursive=True) or [] if e.kind == "file"]
@@ -344,7 +380,11 @@ class HubHandler(BaseHTTPRequestHandler):
             if with_blobs:
                 sibling.update(size=entry.size, blobId=entry.oid)
                 if entry.lfs_oid:
-                    sibling["lfs"] = {"size": entry.size, "sha256": entry.lfs_oid, "pointerSize": entry.pointer_size}
+                    sibling["lfs"] = {
+                        "size": entry.size,
+                        "sha256": entry.lfs_oid,
+                        "pointerSize": entry.pointer_size,
+                    }
             siblings.append(sibling)
         data = self._summary(repo, repo_type, org, name, sha)
         data["siblings"] = siblings
@@ -359,16 +399,25 @@ class HubHandler(BaseHTTPRequestHandler):
     def list_refs(self, repo_type: str, org: str, name: str, *, body, query):
         repo = self._readable(self.state.repo(repo_type, org, name), f"{org}/{name}")
         groups = {"branches": [], "converts": [], "tags": [], "pullRequests": []}
-        prefixes = {"refs/heads/": "branches", "refs/convert/": "converts", "refs/tags/": "tags", "refs/pr/": "pullRequests"}
+        prefixes = {
+            "refs/heads/": "branches",
+            "refs/convert/": "converts",
+            "refs/tags/": "tags",
+            "refs/pr/": "pullRequests",
+        }
         for ref, sha in repo.refs():
             for prefix, group in prefixes.items():
                 if ref.startswith(prefix):
-                    groups[group].append({"name": ref[len(prefix) :], "ref": ref, "targetCommit": sha})
+                    groups[group].append(
+                        {"name": ref[len(prefix) :], "ref": ref, "targetCommit": sha}
+                    )
         self._json(200, groups)
 
     # --- reading files ------------------------------------------------------------
 
-    def list_tree(self, repo_type: str, org: str, name: str, revision: str, path: str = "", *, body, query):
+    def list_tree(
+        self, repo_type: str, org: str, name: str, revision: str, path: str = "", *, body, query
+    ):
         repo = self._readable(self.state.repo(repo_type, org, name), f"{org}/{name}")
         sha = self._revision(repo, revision)
         recursive = (query.get("recursive") or ["false"])[0].lower() == "true"
@@ -386,13 +435,19 @@ class HubHandler(BaseHTTPRequestHandler):
         found = [repo.entry(sha, path.strip("/")) for path in form.get("paths", [])]
         self._json(200, [entry.as_json() for entry in found if entry is not None])
 
-    def resolve_file(self, repo_type: str, org: str, name: str, revision: str, path: str, *, body, query):
+    def resolve_file(
+        self, repo_type: str, org: str, name: str, revision: str, path: str, *, body, query
+    ):
         repo = self._readable(self.state.repo(repo_type, org, name), f"{org}/{name}")
         sha = self._revision(repo, revision)
         entry = repo.entry(sha, path)
         if entry is None or entry.kind != "file":
             raise HubError(404, f"Entry not found: {path}", "EntryNotFound")
-        data = self.state.lfs.path(entry.lfs_oid).read_bytes() if entry.lfs_oid else repo.blob(entry.oid)
+        data = (
+            self.state.lfs.path(entry.lfs_oid).read_bytes()
+            if entry.lfs_oid
+            else repo.blob(entry.oid)
+        )
         headers = {
             "X-Repo-Commit": sha,
             "ETag": f'"{entry.lfs_oid or entry.oid}"',
@@ -428,10 +483,23 @@ class HubHandler(BaseHTTPRequestHandler):
         for item in json.loads(body or b"{}").get("files", []):
             path = _validate_path(item["path"])
             sample = base64.b64decode(item.get("sample") or "")
-            lfs = item.get("size", 0) >= LFS_MIN_SIZE or b"\0" in sample or _is_lfs_path(path, gitattributes)
+            lfs = (
+                item.get("size", 0) >= LFS_MIN_SIZE
+                or b"\0" in sample
+                or _is_lfs_path(path, gitattributes)
+            )
             existing: Entry | None = repo.entry(sha, path)
-            oid = (existing.lfs_oid or existing.oid) if existing and existing.kind == "file" else None
-            answer.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
+            oid = (
+                (existing.lfs_oid or existing.oid) if existing and existing.kind == "file" else None
+            )
+            answer.append(
+                {
+                    "path": path,
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": False,
+                    "oid": oid,
+                }
+            )
         self._json(200, {"files": answer, "commitOid": sha})
 
     def lfs_batch(self, repo_type: str, org: str, name: str, *, body, query):
@@ -444,14 +512,17 @@ class HubHandler(BaseHTTPRequestHandler):
             if not self.state.lfs.has(oid):
                 answer["actions"] = {"upload": {"href": f"{self.state.base_url}/lfs-upload/{oid}"}}
             objects.append(answer)
-        self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(),
-                   content_type="application/vnd.git-lfs+json")
+        self._send(
+            200,
+            json.dumps({"transfer": "basic", "objects": objects}).encode(),
+            content_type="application/vnd.git-lfs+json",
+        )
 
     def lfs_upload(self, oid: str, *, body, query):
         try:
             self.state.lfs.put(oid, body)
         except ValueError as error:
-            raise HubError(400, str(error))
+            raise HubError(400, str(error)) from None
         self._send(200)
 
     def commit(self, repo_type: str, org: str, name: str, revision: str, *, body, query):
@@ -459,7 +530,11 @@ class HubHandler(BaseHTTPRequestHandler):
         if query.get("create_pr"):
             raise HubError(400, "pull requests are not supported by the loopback Hub")
         branch = f"refs/heads/{revision}" if not revision.startswith("refs/") else revision
-        if revision.startswith("refs/tags/") or repo.rev_parse(f"refs/tags/{revision}") and not repo.rev_parse(branch):
+        if (
+            revision.startswith("refs/tags/")
+            or repo.rev_parse(f"refs/tags/{revision}")
+            and not repo.rev_parse(branch)
+        ):
             raise HubError(400, f"Cannot commit to {revision}: not a branch")
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
         header = next((line["value"] for line in lines if line.get("key") == "header"), None)
@@ -469,7 +544,11 @@ class HubHandler(BaseHTTPRequestHandler):
         for line in lines:
             key, value = line.get("key"), line.get("value", {})
             if key == "file":
-                content = base64.b64decode(value["content"]) if value.get("encoding") == "base64" else value["content"].encode()
+                content = (
+                    base64.b64decode(value["content"])
+                    if value.get("encoding") == "base64"
+                    else value["content"].encode()
+                )
                 operations.append(("file", _validate_path(value["path"]), content))
             elif key == "lfsFile":
                 oid = value["oid"]
@@ -494,16 +573,34 @@ class HubHandler(BaseHTTPRequestHandler):
         try:
             sha = repo.commit(head, operations, message)
         except KeyError as missing:
-            raise HubError(404, f"A file with this name doesn't exist: {missing.args[0]}", "EntryNotFound")
+            raise HubError(
+                404, f"A file with this name doesn't exist: {missing.args[0]}", "EntryNotFound"
+            ) from None
         try:
             repo.update_ref(branch, sha, head)
         except RefMoved:
-            raise HubError(412, "A commit has happened since. Please refresh and try again.")
+            raise HubError(
+                412, "A commit has happened since. Please refresh and try again."
+            ) from None
         url = f"{self.state.base_url}/{_URL_PREFIX[repo_type]}{org}/{name}/commit/{sha}"
-        self._json(200, {"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": None, "hookOutput": ""})
+        self._json(
+            200,
+            {
+                "success": True,
+                "commitOid": sha,
+                "commitUrl": url,
+                "pullRequestUrl": None,
+                "hookOutput": "",
+            },
+        )
 
     def _ref_name(self, name: str) -> str:
-        ok = subprocess.run(["git", "check-ref-format", "--allow-onelevel", name], capture_output=True).returncode == 0
+        ok = (
+            subprocess.run(
+                ["git", "check-ref-format", "--allow-onelevel", name], capture_output=True
+            ).returncode
+            == 0
+        )
         if not ok or name.startswith("-"):
             raise HubError(400, f"invalid ref name {name!r}")
         return name
@@ -515,7 +612,7 @@ class HubHandler(BaseHTTPRequestHandler):
         try:
             repo.update_ref(f"refs/tags/{tag}", sha, ZERO_SHA)
         except RefMoved:
-            raise HubError(409, f"Tag {tag} already exists")
+            raise HubError(409, f"Tag {tag} already exists") from None
         self._json(200, {})
 
     def delete_tag(self, repo_type: str, org: str, name: str, tag: str, *, body, query):
@@ -534,14 +631,18 @@ class HubHandler(BaseHTTPRequestHandler):
         try:
             repo.update_ref(f"refs/heads/{branch}", sha, ZERO_SHA)
         except RefMoved:
-            raise HubError(409, f"Reference already exists: refs/heads/{branch}")
+            raise HubError(409, f"Reference already exists: refs/heads/{branch}") from None
         self._json(200, {})
 
     def delete_branch(self, repo_type: str, org: str, name: str, branch: str, *, body, query):
         repo = self._writable(repo_type, org, name)
         sha = repo.rev_parse(f"refs/heads/{branch}")
         if sha is None or branch == "main":
-            raise HubError(404 if sha is None else 403, f"cannot delete branch {branch}", "RevisionNotFound" if sha is None else None)
+            raise HubError(
+                404 if sha is None else 403,
+                f"cannot delete branch {branch}",
+                "RevisionNotFound" if sha is None else None,
+            )
         repo.git("update-ref", "-d", f"refs/heads/{branch}", sha)
         self._json(200, {})
 
@@ -554,7 +655,9 @@ class _Server(ThreadingHTTPServer):
 class LoopbackHub:
     """A running loopback Hub on 127.0.0.1 (port chosen by the OS)."""
 
-    def __init__(self, root: Path | None = None, tokens: dict[str, tuple[str, list[str]]] | None = None):
+    def __init__(
+        self, root: Path | None = None, tokens: dict[str, tuple[str, list[str]]] | None = None
+    ):
         self._own_root = root is None
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="loopback-hub-"))
         self.state = HubState(self.root, tokens or {})
@@ -577,12 +680,14 @@ class LoopbackHub:
     def add_token(self, token: str, user: str, orgs: list[str] | None = None) -> None:
         self.state.tokens[token] = (user, list(orgs or []))
 
-    def start(self) -> "LoopbackHub":
+    def start(self) -> LoopbackHub:
         self._server = _Server(("127.0.0.1", 0), HubHandler)
         self._server.state = self.state
         host, port = self._server.server_address[:2]
         self.state.base_url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-hub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="loopback-hub", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -594,7 +699,7 @@ class LoopbackHub:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "LoopbackHub":
+    def __enter__(self) -> LoopbackHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:

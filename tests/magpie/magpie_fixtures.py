@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.magpie.demo_model import CACHE_ENV
+from factory.demo.model import CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault(CACHE_ENV, str(REPO / ".factory-home" / "models"))
@@ -17,6 +17,6 @@ os.environ.setdefault(CACHE_ENV, str(REPO / ".factory-home" / "models"))
 
 @pytest.fixture(scope="session")
 def demo_model_path() -> Path:
-    from factory.magpie.demo_model import ensure_demo_model
+    from factory.demo.model import ensure_demo_model
 
     return ensure_demo_model()

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from magpie_fixtures import demo_model_path  # noqa: F401  (fixture)
 
 from factory.store.git import GitStore
@@ -30,7 +29,10 @@ def cli_env(**extra: str) -> dict[str, str]:
 def run_build(recipe: str, home: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*FACTORY, "build", str(REPO / "recipes" / recipe), "--demo", *SMALL, *extra],
-        env=cli_env(FACTORY_HOME=str(home)), capture_output=True, text=True, timeout=300,
+        env=cli_env(FACTORY_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -68,7 +70,10 @@ def test_sigkill_mid_generation_then_resume_gives_same_content(reference, tmp_pa
     home = tmp_path / "killed"
     proc = subprocess.Popen(
         [*FACTORY, "build", str(REPO / "recipes" / "magpie_eu.yaml"), "--demo", *SMALL],
-        env=cli_env(FACTORY_HOME=str(home)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        env=cli_env(FACTORY_HOME=str(home)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     chunks: list[Path] = []
@@ -78,7 +83,9 @@ def test_sigkill_mid_generation_then_resume_gives_same_content(reference, tmp_pa
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert chunks, "the build should have checkpointed a chunk before the kill"
-    assert not list(home.glob("builds/*/stages/responses/logs/completions/*")), "the kill should land mid-generation"
+    assert not list(home.glob("builds/*/stages/responses/logs/completions/*")), (
+        "the kill should land mid-generation"
+    )
 
     resumed = run_build("magpie_eu.yaml", home)
     assert resumed.returncode == 0, resumed.stderr

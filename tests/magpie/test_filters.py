@@ -22,7 +22,9 @@ BASQUE_A = "Hego Euskal Herriko mendirik altuena Hiru Errege Mahaia da, Nafarroa
 ENGLISH_A = "The highest mountain in the Basque Country is the Hiru Errege Mahaia, in Navarre. In summer you can climb it on marked paths."
 
 
-def conv(user: str, assistant: str | None = None, finish: str = "stop", id: str = "general_00000000") -> Document:
+def conv(
+    user: str, assistant: str | None = None, finish: str = "stop", id: str = "general_00000000"
+) -> Document:
     doc = Document(text="", id=id, metadata={})
     add_turn(doc, "user", user, {"finish_reason": "stop"})
     if assistant is not None:
@@ -42,7 +44,9 @@ def check(step, doc, expected):
 def test_cleaner_cuts_stop_strings_and_role_lines():
     template = resolve_template("llama3.1")
     cleaner = MagpieCleaner(template.stop, template.role_words)
-    assert cleaner.clean("Zer da euskara?<|eot_id|><|start_header_id|>assistant") == "Zer da euskara?"
+    assert (
+        cleaner.clean("Zer da euskara?<|eot_id|><|start_header_id|>assistant") == "Zer da euskara?"
+    )
     assert cleaner.clean("  Zer da euskara?\nassistant\n\n") == "Zer da euskara?"
     assert cleaner.clean("user\nZer da euskara?") == "Zer da euskara?"
     doc = conv("Zer da euskara?<|eot_id|>")

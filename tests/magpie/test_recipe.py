@@ -54,13 +54,22 @@ def _write(tmp_path, changes: dict) -> Path:
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        ({"magpie.family": "lama3.1"}, "magpie.family: unknown template family 'lama3.1'; did you mean 'llama3.1'?"),
+        (
+            {"magpie.family": "lama3.1"},
+            "magpie.family: unknown template family 'lama3.1'; did you mean 'llama3.1'?",
+        ),
         ({"magpie.family": None}, "give magpie.family (one of llama3, llama3.1"),
         ({"magpie.family": "mistral"}, "mistral chat format has no system turn"),
-        ({"magpie.control": "poetry"}, "magpie.control: Input should be 'math', 'code' or 'translation'"),
+        (
+            {"magpie.control": "poetry"},
+            "magpie.control: Input should be 'math', 'code' or 'translation'",
+        ),
         ({"magpie.template": {"pre_query": "<s>", "system": "no slot"}}, "needs a `{system}` slot"),
         ({"filters.near_dup.modle": "x"}, "did you mean 'model'?"),
-        ({"engine.type": "vllm", "engine.model": "demo:tiny-eu"}, "runs on engine.type transformers only"),
+        (
+            {"engine.type": "vllm", "engine.model": "demo:tiny-eu"},
+            "runs on engine.type transformers only",
+        ),
     ],
 )
 def test_bad_recipe_is_one_line_per_problem(tmp_path, changes, expected):
@@ -71,7 +80,11 @@ def test_bad_recipe_is_one_line_per_problem(tmp_path, changes, expected):
 
 
 def test_custom_template_accepted(tmp_path):
-    custom = {"pre_query": "<|im_start|>user\n", "system": "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n", "stop": ["<|im_end|>"]}
+    custom = {
+        "pre_query": "<|im_start|>user\n",
+        "system": "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n",
+        "stop": ["<|im_end|>"],
+    }
     recipe = load_recipe(_write(tmp_path, {"magpie.family": None, "magpie.template": custom}))
     template = recipe.magpie.resolved_template()
     assert template.name == "custom"
@@ -80,6 +93,12 @@ def test_custom_template_accepted(tmp_path):
 
 def test_hash_ignores_how_the_engine_runs_but_not_what_it_generates(tmp_path):
     base = load_recipe(RECIPES / "magpie_eu.yaml")
-    assert recipe_hash(base) == recipe_hash(load_recipe(RECIPES / "magpie_eu.yaml", ["engine.gpu_memory_utilization=0.5"]))
-    assert recipe_hash(base) != recipe_hash(load_recipe(RECIPES / "magpie_eu.yaml", ["magpie.instruction.temperature=0.9"]))
-    assert recipe_hash(base) != recipe_hash(load_recipe(RECIPES / "magpie_eu.yaml", ["engine.model=meta-llama/Llama-3.1-70B-Instruct"]))
+    assert recipe_hash(base) == recipe_hash(
+        load_recipe(RECIPES / "magpie_eu.yaml", ["engine.gpu_memory_utilization=0.5"])
+    )
+    assert recipe_hash(base) != recipe_hash(
+        load_recipe(RECIPES / "magpie_eu.yaml", ["magpie.instruction.temperature=0.9"])
+    )
+    assert recipe_hash(base) != recipe_hash(
+        load_recipe(RECIPES / "magpie_eu.yaml", ["engine.model=meta-llama/Llama-3.1-70B-Instruct"])
+    )

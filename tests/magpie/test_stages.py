@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import pytest
-
 from magpie_fixtures import demo_model_path  # noqa: F401  (fixture)
 
 from factory.engines import EngineSpec
 from factory.magpie.recipe import Sampling
-from factory.magpie.stages import InstructionGenerator, ResponseGenerator, chunk_bounds, rank_chunks, stop_token_ids
+from factory.magpie.stages import (
+    InstructionGenerator,
+    ResponseGenerator,
+    chunk_bounds,
+    rank_chunks,
+    stop_token_ids,
+)
 from factory.magpie.templates import resolve_template
 
-TEMPLATE = resolve_template("llama3.1", system_prompt="Euskaraz erantzuten duen laguntzaile adimenduna zara.")
+TEMPLATE = resolve_template(
+    "llama3.1", system_prompt="Euskaraz erantzuten duen laguntzaile adimenduna zara."
+)
 ENGINE = EngineSpec(model="demo:tiny-eu", device="cpu", batch_size=8)
 
 
 def instructions(tmp_path, name, *, n=12, every=4):
     return InstructionGenerator(
-        engine=ENGINE, template=TEMPLATE, seed=7, checkpoint_dir=str(tmp_path / name), checkpoint_every=every,
-        n_instructions=n, sampling=Sampling(temperature=1.0, max_tokens=16, stop=["\n"]),
+        engine=ENGINE,
+        template=TEMPLATE,
+        seed=7,
+        checkpoint_dir=str(tmp_path / name),
+        checkpoint_every=every,
+        n_instructions=n,
+        sampling=Sampling(temperature=1.0, max_tokens=16, stop=["\n"]),
     )
 
 
@@ -61,8 +73,14 @@ def test_checkpointed_chunks_are_read_back_not_regenerated(tmp_path, demo_model_
 def test_responses_alternate_roles(tmp_path, demo_model_path, n_turns):
     docs = list(instructions(tmp_path, "i", n=4).run(None, 0, 1))
     step = ResponseGenerator(
-        engine=ENGINE, template=TEMPLATE, seed=7, checkpoint_dir=str(tmp_path / f"r{n_turns}"), checkpoint_every=4,
-        response=Sampling(temperature=0.0, max_tokens=16), instruction=Sampling(max_tokens=16, stop=["\n"]), n_turns=n_turns,
+        engine=ENGINE,
+        template=TEMPLATE,
+        seed=7,
+        checkpoint_dir=str(tmp_path / f"r{n_turns}"),
+        checkpoint_every=4,
+        response=Sampling(temperature=0.0, max_tokens=16),
+        instruction=Sampling(max_tokens=16, stop=["\n"]),
+        n_turns=n_turns,
     )
     out = list(step.run(iter(docs), 0, 1))
     assert len(out) == 4

@@ -32,7 +32,10 @@ def test_llama31_matches_magpie():
     assert "<|eot_id|>" in plain.stop
     system = resolve_template("llama3.1", system_prompt=MAGPIE_DEFAULT_SYSTEM)
     assert system.pre_query == MAGPIE_LLAMA31["pre_query_template_with_system_prompt"]
-    assert resolve_template("llama3.1", control="math").pre_query == MAGPIE_LLAMA31["pre_query_template_math"]
+    assert (
+        resolve_template("llama3.1", control="math").pre_query
+        == MAGPIE_LLAMA31["pre_query_template_math"]
+    )
 
 
 def test_every_family_resolves():
@@ -46,7 +49,10 @@ def test_qwen25_default_system_and_custom_system():
     assert resolve_template("qwen2.5").pre_query == (
         "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
     )
-    assert resolve_template("qwen2", system_prompt="Kaixo").pre_query == "<|im_start|>system\nKaixo<|im_end|>\n<|im_start|>user\n"
+    assert (
+        resolve_template("qwen2", system_prompt="Kaixo").pre_query
+        == "<|im_start|>system\nKaixo<|im_end|>\n<|im_start|>user\n"
+    )
 
 
 def test_unknown_family_is_one_line_listing_known():
@@ -67,7 +73,13 @@ def test_system_prompt_refused_where_the_format_has_none():
 
 
 def test_custom_template():
-    custom = TemplateSet(pre_query="<|im_start|>user\n", mt_append="", stop=("<|im_end|>",), stop_token_ids=(2,), system="S:{system}\n")
+    custom = TemplateSet(
+        pre_query="<|im_start|>user\n",
+        mt_append="",
+        stop=("<|im_end|>",),
+        stop_token_ids=(2,),
+        system="S:{system}\n",
+    )
     resolved = resolve_template(custom=custom, system_prompt="a {b} c")
     assert resolved.name == "custom"
     assert resolved.pre_query == "S:a {b} c\n"

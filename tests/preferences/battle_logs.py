@@ -51,7 +51,9 @@ def broken_records(records: list[dict]) -> dict[str, list]:
     }
 
 
-def write_battle_logs(folder: Path, n_valid: int = 300, n_models: int = 6, seed: int = 7) -> tuple[Path, dict[str, int], list[dict]]:
+def write_battle_logs(
+    folder: Path, n_valid: int = 300, n_models: int = 6, seed: int = 7
+) -> tuple[Path, dict[str, int], list[dict]]:
     """Write `n_valid` valid battles and the broken ones; returns (folder, expected drops, valid records)."""
     folder.mkdir(parents=True, exist_ok=True)
     records = synthetic_battles(n_valid, n_models, seed=seed)

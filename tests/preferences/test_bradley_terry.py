@@ -48,11 +48,15 @@ def test_recovers_the_true_order():
 
 def test_a_tie_is_half_a_win():
     # A beats B once, B beats A once, two ties: equal strength
-    cells = bt.Cells.from_battles(np.array([0, 1, 0, 1]), np.array([1, 0, 1, 0]), np.array([1.0, 1.0, 0.5, 0.5]), 2)
+    cells = bt.Cells.from_battles(
+        np.array([0, 1, 0, 1]), np.array([1, 0, 1, 0]), np.array([1.0, 1.0, 0.5, 0.5]), 2
+    )
     assert cells.wins()[0].tolist() == [[0.0, 2.0], [2.0, 0.0]]
     np.testing.assert_allclose(bt.fit(cells).ratings, [1000.0, 1000.0], atol=1e-6)
     # 3 wins, 1 tie for A against B: A takes 3.5 of 4 points -> odds 7:1 -> 400*log10(7)
-    cells = bt.Cells.from_battles(np.array([0, 0, 0, 0]), np.array([1, 1, 1, 1]), np.array([1.0, 1.0, 1.0, 0.5]), 2)
+    cells = bt.Cells.from_battles(
+        np.array([0, 0, 0, 0]), np.array([1, 1, 1, 1]), np.array([1.0, 1.0, 1.0, 0.5]), 2
+    )
     ratings = bt.fit(cells).ratings
     assert ratings[0] - ratings[1] == pytest.approx(400 * math.log10(7), abs=0.01)
 

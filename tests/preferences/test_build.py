@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from battle_logs import SALT, USERNAME_PREFIX, allowed_models, write_battle_logs
 
-from factory.build.runner import build
+from factory.builds.runner import build
 from factory.errors import BuildError
 from factory.hub import open_store
 from factory.recipes import load_recipe
@@ -48,7 +48,10 @@ def built(tmp_path_factory):
 
 def published(built) -> dict[str, bytes]:
     home, result, _, _ = built
-    return {path: (src if isinstance(src, bytes) else Path(src).read_bytes()) for path, src in result.files.items()}
+    return {
+        path: (src if isinstance(src, bytes) else Path(src).read_bytes())
+        for path, src in result.files.items()
+    }
 
 
 def test_publishes_both_configs_with_counts(built):
@@ -58,14 +61,26 @@ def test_publishes_both_configs_with_counts(built):
     assert 0 < counts["dpo"]["train"] < N_VALID  # ties are excluded
     files = published(built)
     rows = pq.read_table(io.BytesIO(files["data/train-00000-of-00001.parquet"])).to_pylist()
-    assert {"battle_id", "prompt", "conv_a", "conv_b", "winner", "winner_content", "winner_language", "annotator", "timestamp"} <= set(rows[0])
+    assert {
+        "battle_id",
+        "prompt",
+        "conv_a",
+        "conv_b",
+        "winner",
+        "winner_content",
+        "winner_language",
+        "annotator",
+        "timestamp",
+    } <= set(rows[0])
     pairs = pq.read_table(io.BytesIO(files["data/dpo/train-00000-of-00001.parquet"])).to_pylist()
     by_id = {r["battle_id"]: r for r in rows}
     for pair in pairs:
         battle = by_id[pair["battle_id"]]
         assert battle["winner"] in ("model_a", "model_b")
         winner_side = "conv_a" if battle["winner"] == "model_a" else "conv_b"
-        assert pair["prompt"] == battle[winner_side][:1] and pair["chosen"] == battle[winner_side][1:]
+        assert (
+            pair["prompt"] == battle[winner_side][:1] and pair["chosen"] == battle[winner_side][1:]
+        )
     assert len(pairs) == sum(1 for r in rows if r["winner"] in ("model_a", "model_b"))
 
 
@@ -117,7 +132,11 @@ def test_same_data_whatever_the_task_count(built, tmp_path, monkeypatch):
     _, result, _, logs = built
     monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", SALT)
     (tmp_path / "logs").symlink_to(logs)
-    again = build(load_recipe(write_recipe(tmp_path, "  - path: logs", tasks=1)), publish=False, log=lambda _: None)
+    again = build(
+        load_recipe(write_recipe(tmp_path, "  - path: logs", tasks=1)),
+        publish=False,
+        log=lambda _: None,
+    )
     assert again.content_hash == result.content_hash
 
 
@@ -125,10 +144,14 @@ def test_refuses_to_build_without_salt(tmp_path, monkeypatch):
     monkeypatch.delenv("FACTORY_ANNOTATOR_SALT", raising=False)
     write_battle_logs(tmp_path / "logs", n_valid=20, n_models=3)
     with pytest.raises(BuildError, match="FACTORY_ANNOTATOR_SALT is not set"):
-        build(load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None)
+        build(
+            load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None
+        )
     monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", "short")
     with pytest.raises(BuildError, match="at least 16 characters"):
-        build(load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None)
+        build(
+            load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None
+        )
 
 
 def test_only_broken_logs_fail_with_the_reasons(tmp_path, monkeypatch):
@@ -137,7 +160,9 @@ def test_only_broken_logs_fail_with_the_reasons(tmp_path, monkeypatch):
     for i in range(3):
         (tmp_path / "logs" / f"history_{i}.json").write_text("{broken")
     with pytest.raises(BuildError, match="battle_malformed_json=3"):
-        build(load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None)
+        build(
+            load_recipe(write_recipe(tmp_path, "  - path: logs")), publish=False, log=lambda _: None
+        )
 
 
 def test_builds_from_a_store_revision_of_raw_logs(tmp_path, monkeypatch):
@@ -146,7 +171,10 @@ def test_builds_from_a_store_revision_of_raw_logs(tmp_path, monkeypatch):
     logs, _, records = write_battle_logs(tmp_path / "logs", n_valid=30, n_models=3)
     files = {f"data/{p.name}": p.read_bytes() for p in sorted(logs.iterdir())}
     revision = open_store("local").publish("arena/raw-logs", files, message="arena upload")
-    recipe = load_recipe(write_recipe(tmp_path, f"  - dataset: arena/raw-logs@{revision.sha}"), ["validation.allowed_models=null"])
+    recipe = load_recipe(
+        write_recipe(tmp_path, f"  - dataset: arena/raw-logs@{revision.sha}"),
+        ["validation.allowed_models=null"],
+    )
     result = build(recipe, publish=False, log=lambda _: None)
     assert result.dataset.counts["default"]["train"] == 31  # the unknown-model battle is kept now
     # its single battle cannot rate that model: the card says so instead of printing a number
@@ -159,23 +187,45 @@ def run_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, "FACTORY_HOME": str(env_home)}
-    return subprocess.run([sys.executable, "-m", "factory.cli", *args], capture_output=True, text=True, env=env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "factory.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def test_leaderboard_cli_json_from_logs_and_from_the_published_dataset(built):
     home, result, _, logs = built
-    from_logs = run_cli("leaderboard", str(logs), "--format", "json", "--bootstrap", "40", "--seed", "5", env_home=home)
+    from_logs = run_cli(
+        "leaderboard",
+        str(logs),
+        "--format",
+        "json",
+        "--bootstrap",
+        "40",
+        "--seed",
+        "5",
+        env_home=home,
+    )
     assert from_logs.returncode == 0, from_logs.stderr
     rows = json.loads(from_logs.stdout)
     rated = [r["rating"] for r in rows if r["rating"] is not None]
     assert rated == sorted(rated, reverse=True) and len(rated) == N_MODELS
     # the one battle of the model outside the build's allow-list cannot rate it: flagged, last
-    assert rows[-1]["model"] == "not-allowed-model" and rows[-1]["rating"] is None and rows[-1]["note"]
-    assert {"model", "rating", "ci_low", "ci_high", "battles", "wins", "ties", "losses"} <= set(rows[0])
+    assert (
+        rows[-1]["model"] == "not-allowed-model" and rows[-1]["rating"] is None and rows[-1]["note"]
+    )
+    assert {"model", "rating", "ci_low", "ci_high", "battles", "wins", "ties", "losses"} <= set(
+        rows[0]
+    )
     assert "battle_malformed_json=2" in from_logs.stderr
     # the allow-list is a build setting: the CLI keeps the unknown model's battle, so compare the others
     ref = f"test/prefs@{result.revision.sha}"
-    from_store = run_cli("leaderboard", ref, "--format", "json", "--bootstrap", "40", "--seed", "5", env_home=home)
+    from_store = run_cli(
+        "leaderboard", ref, "--format", "json", "--bootstrap", "40", "--seed", "5", env_home=home
+    )
     assert from_store.returncode == 0, from_store.stderr
     stored = json.loads(from_store.stdout)
     assert {r["model"] for r in stored} == set(allowed_models(N_MODELS))

@@ -13,7 +13,13 @@ from factory.preferences.synthetic import synthetic_battles
 
 
 def vote(a, b, overall, content=None, language=None):
-    return {"model_a": a, "model_b": b, "winner": overall, "winner_content": content or overall, "winner_language": language or overall}
+    return {
+        "model_a": a,
+        "model_b": b,
+        "winner": overall,
+        "winner_content": content or overall,
+        "winner_language": language or overall,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +54,19 @@ def test_dimensions_differ(battles):
 def test_json_has_the_documented_keys_and_no_nan(battles):
     data = compute_leaderboard(battles, bootstrap=50).to_json()
     for row in data:
-        assert {"model", "rating", "ci_low", "ci_high", "battles", "wins", "ties", "losses"} <= set(row)
+        assert {"model", "rating", "ci_low", "ci_high", "battles", "wins", "ties", "losses"} <= set(
+            row
+        )
     text = json.dumps(data)
     assert "NaN" not in text and "Infinity" not in text
 
 
 def test_unidentifiable_models_are_flagged_not_rated(battles):
-    extra = [vote("always-loses", "model-00", "model_b"), vote("iso-a", "iso-b", "model_a"), vote("iso-b", "iso-a", "model_a")]
+    extra = [
+        vote("always-loses", "model-00", "model_b"),
+        vote("iso-a", "iso-b", "model_a"),
+        vote("iso-b", "iso-a", "model_a"),
+    ]
     board = compute_leaderboard(battles + extra, bootstrap=20)
     by_name = {s.model: s for s in board.standings}
     assert by_name["always-loses"].rating is None
@@ -64,11 +76,19 @@ def test_unidentifiable_models_are_flagged_not_rated(battles):
     assert [s.model for s in board.standings[5:]] == ["always-loses", "iso-a", "iso-b"]
     table = board.table()
     assert "n/a [1]" in table and "always-loses: never won" in table and "nan" not in table.lower()
-    assert all(not (isinstance(v, float) and math.isnan(v)) for row in board.win_rate for v in row if v is not None)
+    assert all(
+        not (isinstance(v, float) and math.isnan(v))
+        for row in board.win_rate
+        for v in row
+        if v is not None
+    )
 
 
 def test_only_ties_is_identifiable():
-    board = compute_leaderboard([vote("a", "b", "tie"), vote("b", "c", "tie (bothbad)"), vote("a", "c", "tie")], bootstrap=10)
+    board = compute_leaderboard(
+        [vote("a", "b", "tie"), vote("b", "c", "tie (bothbad)"), vote("a", "c", "tie")],
+        bootstrap=10,
+    )
     assert [s.rating for s in board.standings] == [1000.0, 1000.0, 1000.0]
     assert all("ties only" in s.note for s in board.standings)
     assert "1000.0 [1]" in board.table()

@@ -34,7 +34,10 @@ def test_valid_record_passes_and_becomes_a_battle():
     assert len(doc.id) == 20 and doc.text == RECORDS[0]["conv_a"][0]["content"]
 
 
-@pytest.mark.parametrize("reason", [r for r in broken_records(RECORDS) if r not in ("battle_malformed_json", "battle_duplicate")])
+@pytest.mark.parametrize(
+    "reason",
+    [r for r in broken_records(RECORDS) if r not in ("battle_malformed_json", "battle_duplicate")],
+)
 def test_each_broken_record_drops_with_its_reason(reason):
     record = broken_records(RECORDS)[reason][0]
     assert run_filters(record, allowed=allowed_models(4)) == (False, reason)

@@ -16,8 +16,8 @@ from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from pydantic import Field
 
 from factory import kinds
-from factory.build import BuildContext, Stage
-from factory.build.rows import RowWriter
+from factory.builds import BuildContext, Stage
+from factory.builds.rows import RowWriter
 from factory.recipe_base import RecipeBase, StrictModel
 
 
@@ -49,7 +49,10 @@ class ToRow(PipelineStep):
         for doc in data:
             if self.sleep:
                 time.sleep(self.sleep)
-            h = int(hashlib.sha256(f"{self.seed}:{doc.id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            h = (
+                int(hashlib.sha256(f"{self.seed}:{doc.id}".encode()).hexdigest()[:8], 16)
+                / 0xFFFFFFFF
+            )
             doc.metadata["split"] = "test" if h < self.test_fraction else "train"
             doc.metadata["row"] = {"id": doc.id, "text": doc.text, "length": len(doc.text)}
             self.stat_update("rows")
@@ -66,7 +69,9 @@ def stages(recipe: EchoRecipe, ctx: BuildContext) -> list[Stage]:
             [
                 reader,
                 EmptyTextFilter(exclusion_writer=ctx.exclusion_writer("echo", "empty")),
-                ToRow(ctx.derive_seed("echo"), recipe.echo.sleep_per_row, recipe.echo.test_fraction),
+                ToRow(
+                    ctx.derive_seed("echo"), recipe.echo.sleep_per_row, recipe.echo.test_fraction
+                ),
                 RowWriter(ctx),
             ],
         )

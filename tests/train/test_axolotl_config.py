@@ -22,15 +22,22 @@ MODEL_SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 
 
 def spec(*datasets_: dict, **axolotl) -> TrainSpec:
-    return TrainSpec.model_validate({
-        "name": "t", "base_model": "meta-llama/Llama-3.1-8B", "base_model_revision": MODEL_SHA,
-        "datasets": list(datasets_), "axolotl": {"learning_rate": 1e-5, "sequence_len": 2048, **axolotl},
-    })
+    return TrainSpec.model_validate(
+        {
+            "name": "t",
+            "base_model": "meta-llama/Llama-3.1-8B",
+            "base_model_revision": MODEL_SHA,
+            "datasets": list(datasets_),
+            "axolotl": {"learning_rate": 1e-5, "sequence_len": 2048, **axolotl},
+        }
+    )
 
 
 @pytest.fixture
 def local_dataset(tmp_path):
-    rev = GitStore().publish("latxa/magpie-eu", conversation_files(tmp_path / "v1"), message="v1", tag="v1")
+    rev = GitStore().publish(
+        "latxa/magpie-eu", conversation_files(tmp_path / "v1"), message="v1", tag="v1"
+    )
     return rev
 
 
@@ -39,48 +46,78 @@ def test_local_dataset_pinned_to_snapshot_parquet(tmp_path, local_dataset):
     rendered = axolotl_config.write(spec({"dataset": "latxa/magpie-eu@v1"}), out)
     config = yaml.safe_load(out.read_text())
     [entry] = config["datasets"]
-    assert config["base_model"] == "meta-llama/Llama-3.1-8B" and config["revision_of_model"] == MODEL_SHA
+    assert (
+        config["base_model"] == "meta-llama/Llama-3.1-8B"
+        and config["revision_of_model"] == MODEL_SHA
+    )
     assert (config["seed"], config["learning_rate"], config["sequence_len"]) == (42, 1e-5, 2048)
     assert entry["path"].endswith(f"snapshots/latxa/magpie-eu/{local_dataset.sha}")
-    assert (entry["ds_type"], entry["split"], entry["type"], entry["field_messages"]) == ("parquet", "train", "chat_template", "conversations")
+    assert (entry["ds_type"], entry["split"], entry["type"], entry["field_messages"]) == (
+        "parquet",
+        "train",
+        "chat_template",
+        "conversations",
+    )
     assert entry["message_property_mappings"] == {"role": "role", "content": "content"}
-    assert [Path(p).name for p in entry["data_files"]] == ["train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+    assert [Path(p).name for p in entry["data_files"]] == [
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+    ]
     # what axolotl does with a local folder plus data_files: load_dataset(ds_type, data_files=..., split=...)
-    rows = datasets.load_dataset(entry["ds_type"], data_files=entry["data_files"], split=entry["split"])
+    rows = datasets.load_dataset(
+        entry["ds_type"], data_files=entry["data_files"], split=entry["split"]
+    )
     assert rows["conversations"] == CONVERSATIONS
     assert f"#   latxa/magpie-eu@v1 -> {local_dataset.sha} (local)" in out.read_text().splitlines()
-    lineage = json.loads((tmp_path / "run" / "axolotl.factory_lineage.json").read_text())["factory_lineage"]
-    assert lineage["datasets"][0]["sha"] == local_dataset.sha and lineage["base_model_revision"] == MODEL_SHA
-    assert lineage["datasets"][0]["data_files"] == ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]
+    lineage = json.loads((tmp_path / "run" / "axolotl.factory_lineage.json").read_text())[
+        "factory_lineage"
+    ]
+    assert (
+        lineage["datasets"][0]["sha"] == local_dataset.sha
+        and lineage["base_model_revision"] == MODEL_SHA
+    )
+    assert lineage["datasets"][0]["data_files"] == [
+        "data/train-00000-of-00002.parquet",
+        "data/train-00001-of-00002.parquet",
+    ]
     assert rendered.pinned[0].requested == "v1"
 
 
 def test_branch_is_pinned_to_the_sha_it_names_now(tmp_path, local_dataset):
-    newer = GitStore().publish("latxa/magpie-eu", conversation_files(tmp_path / "v2", CONVERSATIONS[:2]), message="v2")
+    newer = GitStore().publish(
+        "latxa/magpie-eu", conversation_files(tmp_path / "v2", CONVERSATIONS[:2]), message="v2"
+    )
     assert newer.sha != local_dataset.sha
     main = axolotl_config.render(spec({"dataset": "latxa/magpie-eu@main"}))
     tagged = axolotl_config.render(spec({"dataset": "latxa/magpie-eu@v1"}))
     by_sha = axolotl_config.render(spec({"dataset": f"latxa/magpie-eu@{local_dataset.sha}"}))
     assert main.pinned[0].sha == newer.sha
     assert tagged.pinned[0].sha == by_sha.pinned[0].sha == local_dataset.sha
-    assert tagged.text() == axolotl_config.render(spec({"dataset": "latxa/magpie-eu@v1"})).text()  # deterministic
+    assert (
+        tagged.text() == axolotl_config.render(spec({"dataset": "latxa/magpie-eu@v1"})).text()
+    )  # deterministic
 
 
 def test_unknown_revision_split_and_repo(tmp_path, local_dataset):
     with pytest.raises(RevisionNotFound, match="has no revision 'v9' .*main, v1"):
         axolotl_config.render(spec({"dataset": "latxa/magpie-eu@v9"}))
-    with pytest.raises(InputError, match=r"no data for config 'default' split 'dev' \(available config/split: default/train, default/test\)"):
+    with pytest.raises(
+        InputError,
+        match=r"no data for config 'default' split 'dev' \(available config/split: default/train, default/test\)",
+    ):
         axolotl_config.render(spec({"dataset": "latxa/magpie-eu@v1", "split": "dev"}))
     with pytest.raises(RepoNotFound, match="'latxa/absent' not found"):
         axolotl_config.render(spec({"dataset": "latxa/absent@v1"}))
 
 
 @pytest.mark.server
-def test_hub_dataset_pinned_by_revision(hub, tmp_path):  # noqa: F811
+def test_hub_dataset_pinned_by_revision(hub, tmp_path):
     from factory.store.hub import HubStore
 
     repo_id = hub.repo_id("magpie")
-    rev = HubStore(cache_dir=hub.cache / "store").publish(repo_id, conversation_files(tmp_path / "v1"), message="v1", tag="v1")
+    rev = HubStore(cache_dir=hub.cache / "store").publish(
+        repo_id, conversation_files(tmp_path / "v1"), message="v1", tag="v1"
+    )
     rendered = axolotl_config.render(spec({"dataset": f"{repo_id}@v1", "backend": "hub"}))
     [entry] = rendered.config["datasets"]
     assert (entry["path"], entry["revision"], entry["split"]) == (repo_id, rev.sha, "train")
@@ -95,11 +132,16 @@ def test_config_validates_against_axolotl_schema(tmp_path, local_dataset):
     """axolotl's own pydantic schema, where axolotl is importable (or AXOLOTL_PYTHONPATH points at its unpacked wheel)."""
     extra = os.environ.get("AXOLOTL_PYTHONPATH", "")
     probe = "import axolotl.utils.schemas.config"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [extra, os.environ.get("PYTHONPATH", "")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [extra, os.environ.get("PYTHONPATH", "")])),
+    }
     if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode != 0:
         pytest.skip("axolotl is not importable (pip install axolotl, or set AXOLOTL_PYTHONPATH)")
     out = tmp_path / "axolotl.yaml"
-    axolotl_config.write(spec({"dataset": "latxa/magpie-eu@v1"}, micro_batch_size=1, num_epochs=1), out)
+    axolotl_config.write(
+        spec({"dataset": "latxa/magpie-eu@v1"}, micro_batch_size=1, num_epochs=1), out
+    )
     check = (
         "import sys, yaml\n"
         "from axolotl.utils.schemas.config import AxolotlInputConfig\n"
@@ -107,6 +149,12 @@ def test_config_validates_against_axolotl_schema(tmp_path, local_dataset):
         "d = cfg.datasets[0]\n"
         "print(cfg.revision_of_model, d.ds_type, d.type, d.field_messages, len(d.data_files))\n"
     )
-    done = subprocess.run([sys.executable, "-c", check, str(out)], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", check, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-5:] == [MODEL_SHA, "parquet", "chat_template", "conversations", "2"]

@@ -28,7 +28,9 @@ def publish_referenced(refs: list[str], folder: Path) -> None:
         repo_id, tag = ref.split("@")
         files = conversation_files(folder / str(i))
         text = folder / str(i) / "text-test.parquet"
-        datasets.Dataset.from_dict({"text": ["Kaixo mundua.", "Egun on denoi."]}).to_parquet(str(text))
+        datasets.Dataset.from_dict({"text": ["Kaixo mundua.", "Egun on denoi."]}).to_parquet(
+            str(text)
+        )
         files["data/test-00000-of-00001.parquet"] = text  # corpus-style rows for text tasks
         GitStore().publish(repo_id, files, message="stand-in", tag=tag)
 

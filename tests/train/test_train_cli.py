@@ -20,10 +20,14 @@ axolotl:
 
 
 def test_train_config_writes_pinned_config(tmp_path, factory_home):
-    rev = GitStore().publish("latxa/magpie-eu", conversation_files(tmp_path / "data"), message="v1", tag="v1")
+    rev = GitStore().publish(
+        "latxa/magpie-eu", conversation_files(tmp_path / "data"), message="v1", tag="v1"
+    )
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
-    done = run_cli("train-config", str(spec), "--out", str(tmp_path / "out" / "ax.yaml"), home=factory_home)
+    done = run_cli(
+        "train-config", str(spec), "--out", str(tmp_path / "out" / "ax.yaml"), home=factory_home
+    )
     assert done.returncode == 0, done.stderr
     assert f"pinned latxa/magpie-eu@v1 -> {rev.sha} (local)" in done.stdout
     config = yaml.safe_load((tmp_path / "out" / "ax.yaml").read_text())
@@ -37,13 +41,22 @@ def test_train_config_writes_pinned_config(tmp_path, factory_home):
 def test_train_config_user_errors(tmp_path, factory_home):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu"))
-    assert "datasets.0.dataset: dataset 'latxa/magpie-eu' is not pinned" in one_error_line(run_cli("train-config", str(spec), home=factory_home))
+    assert "datasets.0.dataset: dataset 'latxa/magpie-eu' is not pinned" in one_error_line(
+        run_cli("train-config", str(spec), home=factory_home)
+    )
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
-    assert "dataset 'latxa/magpie-eu' not found in the local store" in one_error_line(run_cli("train-config", str(spec), home=factory_home))
+    assert "dataset 'latxa/magpie-eu' not found in the local store" in one_error_line(
+        run_cli("train-config", str(spec), home=factory_home)
+    )
 
 
 def test_run_without_axolotl_names_the_package(tmp_path, factory_home):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
-    line = one_error_line(run_cli("train-config", str(spec), "--run", home=factory_home, PATH="/usr/bin:/bin"))
-    assert line == "error: factory train-config --run needs the Python module `axolotl`, which is not installed: pip install axolotl"
+    line = one_error_line(
+        run_cli("train-config", str(spec), "--run", home=factory_home, PATH="/usr/bin:/bin")
+    )
+    assert (
+        line
+        == "error: factory train-config --run needs the Python module `axolotl`, which is not installed: pip install axolotl"
+    )

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 CONVERSATIONS = [
-    [{"role": "user", "content": "Zer da Euskal Herria?"}, {"role": "assistant", "content": "Herrialde bat da."}],
+    [
+        {"role": "user", "content": "Zer da Euskal Herria?"},
+        {"role": "assistant", "content": "Herrialde bat da."},
+    ],
     [{"role": "user", "content": "Kaixo!"}, {"role": "assistant", "content": "Kaixo, zer moduz?"}],
-    [{"role": "user", "content": "Eman adibide bat."}, {"role": "assistant", "content": "Hona hemen adibide bat."}],
+    [
+        {"role": "user", "content": "Eman adibide bat."},
+        {"role": "assistant", "content": "Hona hemen adibide bat."},
+    ],
 ]
 
 CARD = """---
@@ -27,7 +33,9 @@ configs:
 """
 
 
-def conversation_files(folder: Path, rows: list[list[dict]] | None = None) -> dict[str, Path | bytes]:
+def conversation_files(
+    folder: Path, rows: list[list[dict]] | None = None
+) -> dict[str, Path | bytes]:
     """A published layout: train (two shards) and test splits of `conversations` rows, plus the card."""
     import datasets
 
@@ -35,7 +43,11 @@ def conversation_files(folder: Path, rows: list[list[dict]] | None = None) -> di
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path | bytes] = {"README.md": CARD.encode()}
     half = max(1, len(rows) - 1)
-    parts = {"train-00000-of-00002": rows[:half], "train-00001-of-00002": rows[half:], "test-00000-of-00001": rows[:1]}
+    parts = {
+        "train-00000-of-00002": rows[:half],
+        "train-00001-of-00002": rows[half:],
+        "test-00000-of-00001": rows[:1],
+    }
     for stem, chunk in parts.items():
         path = folder / f"{stem}.parquet"
         datasets.Dataset.from_dict(

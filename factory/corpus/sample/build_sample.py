@@ -19,7 +19,9 @@ OUT = Path(__file__).resolve().parent
 
 
 def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _write_jsonl(path: Path, rows: list[dict], extra_lines: list[bytes] = ()) -> None:
@@ -47,14 +49,32 @@ def main(data: Path) -> None:
     # Wikipedia: QNLIeu's Wikipedia sentences, 5 distinct sentences a document (CC BY-SA 4.0)
     sentences = list(dict.fromkeys(r["sentence"] for r in qnli))[:400]
     wiki = [
-        {"id": f"wiki-{i:03d}", "text": " ".join(sentences[j : j + 5]), "url": f"https://eu.wikipedia.org/?sample={i}"}
+        {
+            "id": f"wiki-{i:03d}",
+            "text": " ".join(sentences[j : j + 5]),
+            "url": f"https://eu.wikipedia.org/?sample={i}",
+        }
         for i, j in enumerate(range(0, len(sentences), 5))
     ]
-    wiki.append({"id": "wiki-redirect", "text": "BIRZUZENDU Euskara", "url": "https://eu.wikipedia.org/?sample=redirect"})
+    wiki.append(
+        {
+            "id": "wiki-redirect",
+            "text": "BIRZUZENDU Euskara",
+            "url": "https://eu.wikipedia.org/?sample=redirect",
+        }
+    )
     _write_jsonl(OUT / "wikipedia.jsonl", wiki)
 
     # EusCrawl: NTREX-128 Basque news documents (CC BY-SA 4.0)
-    news = [{"id": d["id"], "text": d["eus"], "url": f"https://news.example/{d['doc_id']}", "date": "2019"} for d in ntrex[:30]]
+    news = [
+        {
+            "id": d["id"],
+            "text": d["eus"],
+            "url": f"https://news.example/{d['doc_id']}",
+            "date": "2019",
+        }
+        for d in ntrex[:30]
+    ]
     _write_jsonl(OUT / "euscrawl.jsonl", news)
 
     # Egunkaria: FLORES-200 Basque documents as blank-line separated blocks (CC BY-SA 4.0)
@@ -68,14 +88,22 @@ def main(data: Path) -> None:
     booktegi.mkdir(exist_ok=True)
     eus = [r["src"] for r in tatoeba]
     for n, i in enumerate(range(0, 240, 40)):
-        (booktegi / f"book{n:02d}.txt").write_text("\n".join(eus[i : i + 40]) + "\n", encoding="utf-8")
+        (booktegi / f"book{n:02d}.txt").write_text(
+            "\n".join(eus[i : i + 40]) + "\n", encoding="utf-8"
+        )
 
     # CulturaX (parquet): copies and near copies of preferred sources, plus unique FLORES documents
     rows = []
     for i, d in enumerate(news[:6]):  # exact copies under another URL: EusCrawl keeps them
         rows.append({"id": f"cx-copy-{i}", "text": d["text"], "url": f"https://mirror.example/{i}"})
     for i, d in enumerate(news[6:14]):  # 5-10% of the words edited: near duplicates
-        rows.append({"id": f"cx-near-{i}", "text": _edit(d["text"], rng, 0.05 + 0.05 * (i % 2)), "url": f"https://mirror2.example/{i}"})
+        rows.append(
+            {
+                "id": f"cx-near-{i}",
+                "text": _edit(d["text"], rng, 0.05 + 0.05 * (i % 2)),
+                "url": f"https://mirror2.example/{i}",
+            }
+        )
     for i, d in enumerate(wiki[:3]):  # same URL as Wikipedia
         rows.append({"id": f"cx-url-{i}", "text": d["text"] + " Gehiago.", "url": d["url"]})
     for i, d in enumerate(flores[60:100]):
@@ -85,9 +113,13 @@ def main(data: Path) -> None:
     # Colossal OSCAR: web noise, each failing one Table 7 rule, plus foreign documents (CC BY-SA 4.0 FLORES)
     oscar = []
     for i, d in enumerate(flores[100:115]):
-        oscar.append({"id": f"oscar-es-{i}", "text": d["spa"], "url": f"https://oscar.example/es/{i}"})
+        oscar.append(
+            {"id": f"oscar-es-{i}", "text": d["spa"], "url": f"https://oscar.example/es/{i}"}
+        )
     for i, d in enumerate(flores[115:125]):
-        oscar.append({"id": f"oscar-eu-{i}", "text": d["eus"], "url": f"https://oscar.example/eu/{i}"})
+        oscar.append(
+            {"id": f"oscar-eu-{i}", "text": d["eus"], "url": f"https://oscar.example/eu/{i}"}
+        )
     noise = {
         "lorem": "Lorem ipsum dolor sit amet, consectetur adipiscing elit. Euskara hizkuntza ederra da eta asko maite dugu.",
         "brace": "function kaixo() { return 'Kaixo mundua'; } Hau kode zati bat da euskarazko orri batean.",
@@ -99,7 +131,9 @@ def main(data: Path) -> None:
         "longwords": "Euskalerriratzekoarenganakoarekin elkartasunezkoenetarikoarengatik nazioartekotzearenganakoarekin",
     }
     for name, text in noise.items():
-        oscar.append({"id": f"oscar-{name}", "text": text, "url": f"https://oscar.example/noise/{name}"})
+        oscar.append(
+            {"id": f"oscar-{name}", "text": text, "url": f"https://oscar.example/noise/{name}"}
+        )
     _write_jsonl(OUT / "oscar.jsonl", oscar)
 
     # HPLT (low quality): documents mixing paragraphs of preferred sources with new ones; bad input lines
@@ -107,9 +141,21 @@ def main(data: Path) -> None:
     for i in range(20):
         own = ntrex[30 + i]["eus"]
         borrowed = news[i % len(news)]["text"].split("\n")[0]
-        hplt.append({"id": f"hplt-{i:02d}", "text": f"{borrowed}\n{own}\n{borrowed}", "url": f"https://hplt.example/{i}"})
+        hplt.append(
+            {
+                "id": f"hplt-{i:02d}",
+                "text": f"{borrowed}\n{own}\n{borrowed}",
+                "url": f"https://hplt.example/{i}",
+            }
+        )
     hplt.append({"id": "hplt-empty", "text": "   \n  ", "url": "https://hplt.example/empty"})
-    hplt.append({"id": "hplt-mojibake", "text": "EuskarÃ¡ hizkuntzÃ¡ da eta hemen Ã© testu apurtua dago, baina ftfy konpontzen du.", "url": "https://hplt.example/moji"})
+    hplt.append(
+        {
+            "id": "hplt-mojibake",
+            "text": "EuskarÃ¡ hizkuntzÃ¡ da eta hemen Ã© testu apurtua dago, baina ftfy konpontzen du.",
+            "url": "https://hplt.example/moji",
+        }
+    )
     bad = [
         b'{"id": "hplt-broken", "text": "unterminated\n',
         b'{"id": "hplt-bytes", "text": "Kaixo \xff\xfe mundua"}\n',

@@ -1,6 +1,6 @@
 """A build: plan a recipe's stages, run them through datatrove, assemble and publish."""
 
-from factory.build.context import BuildContext
-from factory.build.stage import Stage
+from factory.builds.context import BuildContext
+from factory.builds.stage import Stage
 
 __all__ = ["BuildContext", "Stage"]

@@ -28,5 +28,7 @@ class RowWriter(JsonlWriter):
     def write(self, document: Document, rank: int = 0, **kwargs):
         document.metadata.setdefault("config", "default")
         if "row" not in document.metadata or "split" not in document.metadata:
-            raise ValueError("RowWriter needs metadata['row'] and metadata['split'] on every document")
+            raise ValueError(
+                "RowWriter needs metadata['row'] and metadata['split'] on every document"
+            )
         return super().write(document, rank=rank, **kwargs)

@@ -27,14 +27,14 @@ from pathlib import Path
 
 from pydantic import Field
 
-from factory.recipe_base import StrictModel
 from factory import settings
+from factory.recipe_base import StrictModel
 from factory.settings import factory_home
 
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL_ID = "latxa-factory/demo-tiny-eu"
-DATA_FILE = Path(__file__).with_name("demo_data") / "chat_eu.jsonl"
+DATA_FILE = Path(__file__).with_name("data") / "chat_eu.jsonl"
 # Bump when the build code changes in a way the config does not show.
 BUILDER_VERSION = 1
 # Test suites set this to train fewer steps (a less Basque model, built in seconds).
@@ -73,19 +73,27 @@ SYSTEM_PROMPTS = [
 class DemoModelConfig(StrictModel):
     """Everything that decides the demo model's weights (hashed into its revision)."""
 
-    seed: int = Field(0, description="Seed of initialisation, data order and sampling of system prompts.")
+    seed: int = Field(
+        0, description="Seed of initialisation, data order and sampling of system prompts."
+    )
     vocab_size: int = Field(2048, description="BPE vocabulary size, special tokens included.")
     hidden_size: int = Field(64, description="Model width.")
     intermediate_size: int = Field(256, description="MLP width.")
     num_hidden_layers: int = Field(2, description="Transformer layers.")
     num_attention_heads: int = Field(4, description="Attention heads.")
-    num_key_value_heads: int = Field(2, description="Key/value heads (grouped-query attention, as in Llama 3).")
+    num_key_value_heads: int = Field(
+        2, description="Key/value heads (grouped-query attention, as in Llama 3)."
+    )
     max_position_embeddings: int = Field(512, description="Longest context the model accepts.")
     train_len: int = Field(96, description="Training sequences are cut to this many tokens.")
     train_steps: int = Field(600, description="Optimizer steps.")
     batch_size: int = Field(16, description="Sequences per step.")
-    learning_rate: float = Field(3e-3, description="Peak AdamW learning rate (linear warmup, cosine decay).")
-    system_prompt_fraction: float = Field(0.25, description="Share of training conversations that start with a system prompt.")
+    learning_rate: float = Field(
+        3e-3, description="Peak AdamW learning rate (linear warmup, cosine decay)."
+    )
+    system_prompt_fraction: float = Field(
+        0.25, description="Share of training conversations that start with a system prompt."
+    )
     threads: int = Field(
         1,
         description="CPU threads used for training: fixed, so the weights do not depend on the core count; one thread "
@@ -132,9 +140,11 @@ def ensure_demo_model(config: DemoModelConfig | None = None) -> Path:
         started = time.perf_counter()
         from datatrove.utils.logging import logger as console
 
-        from factory.build.progress import MARKER
+        from factory.builds.progress import MARKER
 
-        console.info(f"{MARKER} training the tiny demo model once ({config.train_steps} steps; about a minute at the default)")
+        console.info(
+            f"{MARKER} training the tiny demo model once ({config.train_steps} steps; about a minute at the default)"
+        )
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".building-") as tmp:
             build_demo_model(config, Path(tmp) / "model")
             # a rename is atomic: readers see no model or a whole one
@@ -149,7 +159,10 @@ def load_conversations(config: DemoModelConfig) -> list[list[dict[str, str]]]:
     conversations = []
     for line in DATA_FILE.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        messages = [{"role": "user", "content": row["user"]}, {"role": "assistant", "content": row["assistant"]}]
+        messages = [
+            {"role": "user", "content": row["user"]},
+            {"role": "assistant", "content": row["assistant"]},
+        ]
         if rng.random() < config.system_prompt_fraction:
             messages.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
         conversations.append(messages)
@@ -192,7 +205,9 @@ def build_demo_model(config: DemoModelConfig, out: Path) -> None:
     texts = [m["content"] for conv in conversations for m in conv]
     tokenizer = train_tokenizer(config, texts)
     chats = [tokenizer.apply_chat_template(conv, tokenize=False) for conv in conversations]
-    sequences = [tokenizer(t, add_special_tokens=False)["input_ids"][: config.train_len] for t in chats]
+    sequences = [
+        tokenizer(t, add_special_tokens=False)["input_ids"][: config.train_len] for t in chats
+    ]
     special = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
 
     previous_threads = torch.get_num_threads()
@@ -232,7 +247,14 @@ def build_demo_model(config: DemoModelConfig, out: Path) -> None:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "demo_model.json").write_text(
-        json.dumps({"model_id": DEMO_MODEL_ID, "revision": demo_revision(config), "config": config.model_dump()}, indent=2)
+        json.dumps(
+            {
+                "model_id": DEMO_MODEL_ID,
+                "revision": demo_revision(config),
+                "config": config.model_dump(),
+            },
+            indent=2,
+        )
     )
 
 
@@ -271,4 +293,3 @@ def _train(model, sequences: list[list[int]], pad_id: int, config: DemoModelConf
         if step % 200 == 0 or step == config.train_steps - 1:
             logger.info("demo model step %d/%d loss %.3f", step, config.train_steps, loss.item())
     model.eval()
-

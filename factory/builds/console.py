@@ -19,14 +19,20 @@ def _keep(record) -> bool:
 
 
 def _console() -> None:
-    logger.add(sys.stderr, level="INFO", filter=_keep, format="  {level}: {message}", colorize=False)
+    logger.add(
+        sys.stderr, level="INFO", filter=_keep, format="  {level}: {message}", colorize=False
+    )
 
 
 def _add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    logger.add(logfile, level="DEBUG", colorize=False,
-               format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
+    logger.add(
+        logfile,
+        level="DEBUG",
+        colorize=False,
+        format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}",
+    )
     _console()
     logger.info(f"Launching pipeline for {rank=}")
     return logfile

@@ -24,7 +24,9 @@ class AssembledDataset:
     files: dict[str, Path] = field(default_factory=dict)  # path in repo -> local file
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> rows
     content_hash: str = ""
-    samples: dict[str, list[dict]] = field(default_factory=dict)  # config -> first rows of the first split
+    samples: dict[str, list[dict]] = field(
+        default_factory=dict
+    )  # config -> first rows of the first split
 
     @property
     def total_rows(self) -> int:
@@ -66,7 +68,9 @@ def _canonical(row: dict) -> bytes:
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def assemble(rows_dir: Path, out_dir: Path, *, shard_size: int, sample_rows: int = 3) -> AssembledDataset:
+def assemble(
+    rows_dir: Path, out_dir: Path, *, shard_size: int, sample_rows: int = 3
+) -> AssembledDataset:
     """Read `rows/{config}/{split}/{rank}.jsonl.gz` in name order and write parquet shards.
 
     Two passes, both streaming: the first counts rows and unifies the schema, the second writes.
@@ -77,7 +81,10 @@ def assemble(rows_dir: Path, out_dir: Path, *, shard_size: int, sample_rows: int
     digest = hashlib.sha256()
     configs = [p.name for p in rows_dir.iterdir() if p.is_dir()] if rows_dir.is_dir() else []
     for config in sorted(configs, key=lambda c: (c != "default", c)):  # default first
-        split_dirs = sorted((p for p in (rows_dir / config).iterdir() if p.is_dir()), key=lambda p: _split_key(p.name))
+        split_dirs = sorted(
+            (p for p in (rows_dir / config).iterdir() if p.is_dir()),
+            key=lambda p: _split_key(p.name),
+        )
         for split_dir in split_dirs:
             split = split_dir.name
             files = sorted(split_dir.glob("*.jsonl.gz"))
@@ -85,7 +92,11 @@ def assemble(rows_dir: Path, out_dir: Path, *, shard_size: int, sample_rows: int
             for chunk in _chunks(files, _CHUNK):
                 count += len(chunk)
                 table_schema = pa.Table.from_pylist(chunk).schema
-                schema = table_schema if schema is None else pa.unify_schemas([schema, table_schema], promote_options="permissive")
+                schema = (
+                    table_schema
+                    if schema is None
+                    else pa.unify_schemas([schema, table_schema], promote_options="permissive")
+                )
             if count == 0:
                 continue
             n_shards = -(-count // shard_size)

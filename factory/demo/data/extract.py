@@ -1,6 +1,6 @@
 """Rebuild `chat_eu.jsonl` from the CC BY-SA sources in /work/shared/data (see ATTRIBUTION.md).
 
-Run once by hand: `python factory/magpie/demo_data/extract.py /work/shared/data`. The output is
+Run once by hand: `python factory/demo/data/extract.py /work/shared/data`. The output is
 bundled, so building the demo model never needs the shared data folder.
 """
 
@@ -30,19 +30,34 @@ def rows(data: Path):
     for line in (data / "qnli-eu" / "train.jsonl").read_text().splitlines():
         rec = json.loads(line)
         if rec["label"] == "entailment":
-            yield {"source": "qnli-eu", "id": rec["id"], "user": rec["question"].strip(), "assistant": rec["sentence"].strip()}
+            yield {
+                "source": "qnli-eu",
+                "id": rec["id"],
+                "user": rec["question"].strip(),
+                "assistant": rec["sentence"].strip(),
+            }
     # FLORES-200 devtest, released half (CC BY-SA 4.0): first sentence -> the rest of the article
     for line in (data / "flores200-devtest" / "docs.jsonl").read_text().splitlines():
         rec = json.loads(line)
         sentences = _SENTENCE_END.split(" ".join(rec["eus"].split()))
         if len(sentences) >= 2:
-            yield {"source": "flores200-devtest", "id": rec["id"], "user": sentences[0], "assistant": _clip(" ".join(sentences[1:]))}
+            yield {
+                "source": "flores200-devtest",
+                "id": rec["id"],
+                "user": sentences[0],
+                "assistant": _clip(" ".join(sentences[1:])),
+            }
     # NTREX-128, released half (CC BY-SA 4.0): headline -> the first sentences of the article
     for line in (data / "ntrex128" / "docs.jsonl").read_text().splitlines():
         rec = json.loads(line)
         headline, _, body = rec["eus"].partition("\n")
         if body.strip():
-            yield {"source": "ntrex128", "id": rec["id"], "user": headline.strip(), "assistant": _clip(body)}
+            yield {
+                "source": "ntrex128",
+                "id": rec["id"],
+                "user": headline.strip(),
+                "assistant": _clip(body),
+            }
 
 
 if __name__ == "__main__":

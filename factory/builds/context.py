@@ -9,8 +9,8 @@ from pathlib import Path
 
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
-from factory.build.inputs import ResolvedInput, resolve_inputs
-from factory.build.seeds import derive_seed
+from factory.builds.inputs import ResolvedInput, resolve_inputs
+from factory.builds.seeds import derive_seed
 from factory.recipe_base import RecipeBase
 from factory.recipes import recipe_hash
 from factory.settings import factory_home

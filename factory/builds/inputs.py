@@ -25,7 +25,12 @@ class ResolvedInput:
     sha: str | None = None  # the commit a dataset input resolved to
 
     def lineage(self) -> dict:
-        entry = {"name": self.name, "source": self.source, "ref": self.ref, "files": len(self.files)}
+        entry = {
+            "name": self.name,
+            "source": self.source,
+            "ref": self.ref,
+            "files": len(self.files),
+        }
         if self.sha:
             entry["revision"] = self.sha
         return entry
@@ -42,15 +47,23 @@ def _expand_path(recipe: RecipeBase, index: int, spec: InputSpec) -> list[Path]:
     if pattern.is_dir():
         files = sorted(p for p in pattern.rglob("*") if p.is_file() and not p.name.startswith("."))
     else:
-        files = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+        files = sorted(
+            Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file()
+        )
     if not files:
-        raise InputError(f"{_origin(recipe)}: inputs.{index}.path: no file matches {spec.path!r} (looked for {pattern})")
+        raise InputError(
+            f"{_origin(recipe)}: inputs.{index}.path: no file matches {spec.path!r} (looked for {pattern})"
+        )
     return files
 
 
 def _dataset_files(folder: Path, spec: InputSpec) -> list[Path]:
     data = folder / "data"
-    files = sorted(p for p in data.rglob("*") if p.is_file() and p.name.endswith(_DATA_SUFFIXES)) if data.is_dir() else []
+    files = (
+        sorted(p for p in data.rglob("*") if p.is_file() and p.name.endswith(_DATA_SUFFIXES))
+        if data.is_dir()
+        else []
+    )
     if spec.config and spec.config != "default":
         files = [p for p in files if p.relative_to(data).parts[0] == spec.config]
     elif spec.config == "default":
@@ -70,14 +83,18 @@ def _resolve_dataset(
     sha = store.resolve(ref.repo_id, ref.revision)
     files = _dataset_files(store.snapshot(ref.repo_id, sha), spec)
     if not files:
-        raise InputError(f"{_origin(recipe)}: inputs.{index}: dataset {text} has no data files for config={spec.config} split={spec.split}")
+        raise InputError(
+            f"{_origin(recipe)}: inputs.{index}: dataset {text} has no data files for config={spec.config} split={spec.split}"
+        )
     return files, sha
 
 
 def resolve_input(recipe: RecipeBase, index: int, spec: InputSpec) -> ResolvedInput:
     name = spec.name or f"input{index}"
     if spec.path:
-        return ResolvedInput(name, "path", spec.path, spec.format, _expand_path(recipe, index, spec))
+        return ResolvedInput(
+            name, "path", spec.path, spec.format, _expand_path(recipe, index, spec)
+        )
     if spec.dataset:
         files, sha = _resolve_dataset(recipe, index, spec, spec.dataset)
         return ResolvedInput(name, "dataset", spec.dataset, "parquet", files, sha)

@@ -20,7 +20,9 @@ def write_text_atomic(path: Path, text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
-        os.fsync(handle.fileno())  # the rename must not land before the bytes (power loss, node crash)
+        os.fsync(
+            handle.fileno()
+        )  # the rename must not land before the bytes (power loss, node crash)
     tmp.replace(path)
 
 

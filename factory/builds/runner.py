@@ -11,19 +11,19 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
 import factory
 from factory import kinds
-from factory.build.assemble import AssembledDataset, assemble
-from factory.build.console import quiet_datatrove_console
-from factory.build.context import BuildContext
-from factory.build.stage import Stage
-from factory.build.stats import StageStats, merge_stage_stats
+from factory.builds.assemble import AssembledDataset, assemble
+from factory.builds.console import quiet_datatrove_console
+from factory.builds.context import BuildContext
+from factory.builds.stage import Stage
+from factory.builds.stats import StageStats, merge_stage_stats
 from factory.cards import LatxaDatasetCard, card_data
 from factory.engines.executors import make_executor, wait_for_tasks
 from factory.errors import BuildError
@@ -58,10 +58,22 @@ def _package_commit() -> str:
     root = Path(factory.__file__).resolve().parent.parent
     try:
         sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "factory", "cards"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "factory",
+                "cards",
+            ],
             capture_output=True,
             text=True,
         ).stdout.strip()
@@ -72,7 +84,9 @@ def _package_commit() -> str:
 
 def run_stage(ctx: BuildContext, stage: Stage, index: int, total: int, log: Log) -> StageStats:
     tasks = stage.tasks or ctx.recipe.executor.tasks
-    executor = make_executor(ctx.recipe.executor, stage.pipeline, logging_dir=ctx.stage_logs(stage.name), tasks=tasks)
+    executor = make_executor(
+        ctx.recipe.executor, stage.pipeline, logging_dir=ctx.stage_logs(stage.name), tasks=tasks
+    )
     done = tasks - len(executor.get_incomplete_ranks(range(tasks)))
     note = f", {done} already done" if done else ""
     log(f"[{index}/{total}] {stage.name}: {tasks} task{'s' if tasks != 1 else ''}{note}")
@@ -88,7 +102,9 @@ def run_stage(ctx: BuildContext, stage: Stage, index: int, total: int, log: Log)
         )
     stats = merge_stage_stats(stage.name, ctx.stage_logs(stage.name), tasks)
     dropped = ", ".join(f"{reason}={n}" for reason, n in sorted(stats.dropped.items())) or "none"
-    log(f"      rows in {stats.rows_in}, out {stats.rows_out}; dropped: {dropped} ({time.monotonic() - started:.1f}s)")
+    log(
+        f"      rows in {stats.rows_in}, out {stats.rows_out}; dropped: {dropped} ({time.monotonic() - started:.1f}s)"
+    )
     return stats
 
 
@@ -105,7 +121,9 @@ def lineage(recipe: RecipeBase, ctx: BuildContext, dataset: AssembledDataset, ex
     }
 
 
-def build(recipe: RecipeBase, *, publish: bool = True, log: Log = _stderr, workdir: Path | None = None) -> BuildResult:
+def build(
+    recipe: RecipeBase, *, publish: bool = True, log: Log = _stderr, workdir: Path | None = None
+) -> BuildResult:
     """Build `recipe` (resuming any earlier partial build) and publish it unless `publish=False`."""
     quiet_datatrove_console()
     store = open_store(recipe.output.backend) if publish else None
@@ -117,18 +135,30 @@ def build(recipe: RecipeBase, *, publish: bool = True, log: Log = _stderr, workd
     log(f"building {recipe.name} ({recipe.kind_name}) in {ctx.workdir}")
     stage_stats = [run_stage(ctx, stage, i, len(stages), log) for i, stage in enumerate(stages, 1)]
 
-    dataset = assemble(ctx.rows_dir, ctx.publish_dir, shard_size=recipe.output.shard_size, sample_rows=recipe.card.sample_rows)
+    dataset = assemble(
+        ctx.rows_dir,
+        ctx.publish_dir,
+        shard_size=recipe.output.shard_size,
+        sample_rows=recipe.card.sample_rows,
+    )
     if dataset.total_rows == 0:
         reasons = {}
         for stats in stage_stats:
             for reason, n in stats.dropped.items():
                 reasons[reason] = reasons.get(reason, 0) + n
-        top = ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]) or "no drops recorded"
-        raise BuildError(f"{recipe.name}: the build produced no rows ({top}); dropped rows are kept under {ctx.workdir / 'stages'}")
+        top = (
+            ", ".join(f"{r}={n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+            or "no drops recorded"
+        )
+        raise BuildError(
+            f"{recipe.name}: the build produced no rows ({top}); dropped rows are kept under {ctx.workdir / 'stages'}"
+        )
 
     context = getattr(plan, "card_context", lambda r, c: {})(recipe, ctx)
     extra_files = getattr(plan, "extra_files", lambda r, c: {})(recipe, ctx)
-    result = BuildResult(workdir=ctx.workdir, recipe_hash=ctx.recipe_hash, dataset=dataset, stages=stage_stats)
+    result = BuildResult(
+        workdir=ctx.workdir, recipe_hash=ctx.recipe_hash, dataset=dataset, stages=stage_stats
+    )
     result.files = publish_files(recipe, ctx, dataset, stage_stats, context, extra_files)
     log(f"assembled {dataset.total_rows} rows; content hash {dataset.content_hash[:16]}")
     if store is not None:
@@ -168,7 +198,8 @@ def publish_files(
         data,
         card_cfg.template or f"{recipe.kind_name}.md.j2",
         title=card_cfg.pretty_name or recipe.name,
-        summary=recipe.description.strip() or f"A {recipe.kind_name} dataset built by latxa-factory.",
+        summary=recipe.description.strip()
+        or f"A {recipe.kind_name} dataset built by latxa-factory.",
         repo_id=recipe.output.repo_id,
         counts=dataset.counts,
         stages=stats_dicts,
@@ -177,11 +208,18 @@ def publish_files(
         recipe=recipe,
         **context,
     )
-    stats_doc = {"content_hash": dataset.content_hash, "recipe_hash": ctx.recipe_hash, "rows": dataset.counts, "stages": stats_dicts}
+    stats_doc = {
+        "content_hash": dataset.content_hash,
+        "recipe_hash": ctx.recipe_hash,
+        "rows": dataset.counts,
+        "stages": stats_dicts,
+    }
     return {
         **dataset.files,
         **extra_files,
         "README.md": str(card).encode(),
-        "recipe.yaml": yaml.safe_dump(resolved_dump(recipe), sort_keys=False, allow_unicode=True).encode(),
+        "recipe.yaml": yaml.safe_dump(
+            resolved_dump(recipe), sort_keys=False, allow_unicode=True
+        ).encode(),
         "stats.json": (json.dumps(stats_doc, indent=1, sort_keys=True) + "\n").encode(),
     }

@@ -1,0 +1,1 @@
+"""The embedded demo: tiny local models trained on bundled openly licensed text."""
