@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from factory.refs import DatasetRef
+from factory.refs import DatasetRef, validate_ref_name
+
+# The recipe name becomes a folder under FACTORY_HOME/builds: one plain path component.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+# executor.options keys the factory sets itself from the recipe (or must own to resume builds)
+_RESERVED_OPTIONS = frozenset(
+    {"pipeline", "tasks", "workers", "logging_dir", "skip_completed", "depends"}
+)
+
+
+def _executor_parameters(kind: str) -> set[str]:
+    """Keyword arguments the datatrove executor of `kind` accepts (imported only when needed)."""
+    import inspect
+
+    if kind == "local":
+        from datatrove.executor.local import LocalPipelineExecutor as cls
+    elif kind == "slurm":
+        from datatrove.executor.slurm import SlurmPipelineExecutor as cls
+    else:
+        from datatrove.executor.ray import RayPipelineExecutor as cls
+    return set(inspect.signature(cls.__init__).parameters) - {"self"}
 
 
 class StrictModel(BaseModel):
@@ -66,13 +88,41 @@ class ExecutorSpec(StrictModel):
         description="datatrove executor: LocalPipelineExecutor, SlurmPipelineExecutor or RayPipelineExecutor.",
     )
     tasks: int = Field(
-        2, ge=1, description="Number of tasks (shards) a splittable stage is cut into."
+        2, ge=1, strict=True, description="Number of tasks (shards) a splittable stage is cut into."
     )
-    workers: int = Field(-1, description="Tasks run at once (-1: all); local executor only.")
+    workers: int = Field(
+        -1, strict=True, description="Tasks run at once (-1: all); local executor only."
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra keyword arguments passed through to the datatrove executor (e.g. partition, time, cpus_per_task for Slurm).",
     )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError(f"must be -1 (all tasks at once) or at least 1 (got {value})")
+        return value
+
+    @model_validator(mode="after")
+    def _known_options(self) -> ExecutorSpec:
+        if not self.options:
+            return self
+        reserved = sorted(_RESERVED_OPTIONS & set(self.options))
+        if reserved:
+            raise ValueError(
+                f"options: {', '.join(reserved)} cannot be set here "
+                "(use executor.tasks and executor.workers; the rest is set by the factory)"
+            )
+        allowed = _executor_parameters(self.type) - _RESERVED_OPTIONS
+        unknown = sorted(set(self.options) - allowed)
+        if unknown:
+            raise ValueError(
+                f"options: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for the "
+                f"{self.type} executor (allowed: {', '.join(sorted(allowed))})"
+            )
+        return self
 
 
 class OutputSpec(StrictModel):
@@ -83,8 +133,8 @@ class OutputSpec(StrictModel):
     tag: str | None = Field(
         None, description="Tag to put on the published commit (immutable name)."
     )
-    private: bool = Field(False, description="Create the Hub repository as private.")
-    shard_size: int = Field(100_000, ge=1, description="Rows per parquet shard.")
+    private: bool = Field(False, strict=True, description="Create the Hub repository as private.")
+    shard_size: int = Field(100_000, ge=1, strict=True, description="Rows per parquet shard.")
     backend: Literal["local", "hub"] = Field(
         "local",
         description="`local`: git store under FACTORY_HOME (embedded default); `hub`: the Hugging Face Hub at HF_ENDPOINT.",
@@ -93,8 +143,18 @@ class OutputSpec(StrictModel):
     @field_validator("repo_id")
     @classmethod
     def _valid_repo_id(cls, value: str) -> str:
-        DatasetRef.parse(value)
+        ref = DatasetRef.parse(value)
+        if ref.revision is not None:
+            raise ValueError(
+                f"{value!r} names a revision; write the repository as org/name and put the "
+                "revision in output.branch or output.tag"
+            )
         return value
+
+    @field_validator("branch", "tag")
+    @classmethod
+    def _valid_ref(cls, value: str | None) -> str | None:
+        return value if value is None else validate_ref_name(value)
 
 
 # Card header keys the build writes itself (from the fields of `CardSpec` or from the data)
@@ -137,7 +197,11 @@ class RecipeBase(StrictModel):
 
     name: str = Field(..., description="Short name of the dataset this recipe builds.")
     description: str = Field("", description="One paragraph for the card's summary.")
-    seed: int = Field(0, description="Seed from which every random choice of the build is derived.")
+    seed: int = Field(
+        0,
+        strict=True,  # `seed: true` or `seed: "1234"` is a mistake, not a number
+        description="Seed from which every random choice of the build is derived.",
+    )
     inputs: list[InputSpec] = Field(default_factory=list, description="What the build reads.")
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="How stages are run.")
     output: OutputSpec = Field(..., description="Where the dataset is published.")
@@ -158,6 +222,16 @@ class RecipeBase(StrictModel):
         "demo",
         "description",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _SAFE_NAME.match(value):
+            raise ValueError(
+                f"invalid name {value!r}: use letters, digits, '.', '_' and '-' (at most 100, "
+                "starting with a letter or digit); it names the build's folder"
+            )
+        return value
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)

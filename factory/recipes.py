@@ -91,6 +91,60 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
 
 # --- loading ------------------------------------------------------------------
 
+# A recipe is a page of YAML; anything near these sizes is a mistake or an attack (an alias bomb
+# expands a few hundred bytes into gigabytes when dumped for the card and the lineage).
+MAX_RECIPE_BYTES = 1_000_000
+MAX_EXPANDED_SIZE = 1_000_000  # scalars' characters plus one per node, aliases expanded
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {seen[key].start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        except TypeError:  # an unhashable key: the base constructor reports it
+            break
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
+def expanded_size(data: Any, limit: int = MAX_EXPANDED_SIZE) -> int:
+    """Size of `data` with every alias expanded, counted only up to just past `limit`.
+
+    Walking an alias bomb in full takes exponential time; stopping at the limit keeps it cheap.
+    """
+    total = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        total += 1
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, (str, bytes)):
+            total += len(node)
+        if total > limit:
+            return total
+    return total
+
 
 def read_yaml_mapping(path: Path, what: str, shape: str = "") -> dict:
     """A YAML file that must hold a mapping (a recipe, a train or eval spec); one line per problem."""
@@ -98,7 +152,15 @@ def read_yaml_mapping(path: Path, what: str, shape: str = "") -> dict:
     if not path.is_file():
         raise RecipeError(f"{origin}: {what} file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise RecipeError(
+                f"{origin}: the {what} file is {size:,} bytes; at most {MAX_RECIPE_BYTES:,} are allowed "
+                "(keep data in input files, not in the recipe)"
+            )
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except OSError as error:
+        raise RecipeError(f"{origin}: cannot read the {what} file ({error.strerror})") from None
     except UnicodeDecodeError:
         raise RecipeError(f"{origin}: not a UTF-8 text file") from None
     except yaml.YAMLError as error:
@@ -106,6 +168,11 @@ def read_yaml_mapping(path: Path, what: str, shape: str = "") -> dict:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise RecipeError(f"{origin}: unreadable YAML at {where}: {problem}") from None
+    if expanded_size(data) > MAX_EXPANDED_SIZE:
+        raise RecipeError(
+            f"{origin}: the {what} expands to more than {MAX_EXPANDED_SIZE:,} characters once its "
+            "YAML aliases are resolved (nested aliases?); write the values out or make them smaller"
+        )
     if not isinstance(data, dict):
         raise RecipeError(
             f"{origin}: a {what} must be a YAML mapping{shape}, got {type(data).__name__}"
@@ -117,7 +184,9 @@ def read_recipe_data(path: Path) -> dict:
     return read_yaml_mapping(path, "recipe", " with a `kind` field")
 
 
-def validate_recipe_data(data: dict, origin: str) -> RecipeBase:
+def validate_recipe_data(
+    data: dict, origin: str, overrides: dict[str, str] | None = None
+) -> RecipeBase:
     known = kinds.available()
     kind = data.get("kind")
     if kind is None:
@@ -134,11 +203,22 @@ def validate_recipe_data(data: dict, origin: str) -> RecipeBase:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise RecipeError(format_validation_error_for(model, error, origin)) from None
+        raise RecipeError(format_validation_error_for(model, error, origin, overrides)) from None
+
+
+def _override_for(where: str, overrides: dict[str, str] | None) -> str | None:
+    """The `--set` (or demo override) that wrote the value at `where`, if one did."""
+    for dotted, text in (overrides or {}).items():
+        if where == dotted or where.startswith(dotted + ".") or dotted.startswith(where + "."):
+            return text
+    return None
 
 
 def format_validation_error_for(
-    model: type[BaseModel], error: ValidationError, origin: str
+    model: type[BaseModel],
+    error: ValidationError,
+    origin: str,
+    overrides: dict[str, str] | None = None,
 ) -> list[str]:
     lines = []
     for item in error.errors():
@@ -165,7 +245,10 @@ def format_validation_error_for(
             given = item.get("input")
             if not isinstance(given, (dict, list)):
                 message = f"{message} (got {given!r})"
-        lines.append(f"{origin}: {where}: {message}")
+        source = _override_for(where, overrides)
+        lines.append(
+            f"{origin}: {where}: {message}" + (f" (value from {source})" if source else "")
+        )
     return lines
 
 
@@ -176,6 +259,7 @@ def load_recipe(
     path = Path(path)
     data = read_recipe_data(path)
     origin = str(path)
+    written: dict[str, str] = {}  # dotted path -> the override that set it, for error lines
     if demo:
         demo_overrides = data.get("demo") or {}
         if not isinstance(demo_overrides, dict) or not demo_overrides:
@@ -186,10 +270,16 @@ def load_recipe(
             apply_override(
                 data, str(key).split("."), copy.deepcopy(value), origin=f"{origin} (demo)"
             )
+            written[str(key)] = f"the recipe's demo: {key}"
     for text in overrides or []:
         keys, value = parse_override(text)
         apply_override(data, keys, value, origin=f"{origin} (--set {text})")
-    recipe = validate_recipe_data(data, origin)
+        written[".".join(keys)] = f"--set {text}"
+    if overrides and expanded_size(data) > MAX_EXPANDED_SIZE:
+        raise RecipeError(
+            f"{origin}: with the --set values the recipe expands to more than {MAX_EXPANDED_SIZE:,} characters"
+        )
+    recipe = validate_recipe_data(data, origin, written)
     recipe._base_dir = path.resolve().parent
     recipe._source = path.resolve()
     return recipe

@@ -21,6 +21,25 @@ def validate_revision(revision: str) -> str:
     return revision
 
 
+def validate_ref_name(name: str) -> str:
+    """A branch or tag name git accepts (`git check-ref-format` rules), checked before any work."""
+    parts = name.split("/")
+    bad = (
+        not name
+        or _BAD_REVISION.search(name)
+        or any(ord(c) < 32 or c == "\x7f" for c in name)
+        or name == "@"
+        or name.endswith(".")
+        or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts)
+    )
+    if bad:
+        raise ValueError(
+            f"invalid git ref name {name!r}: no spaces, '..', '~^:?*[\\', control characters, "
+            "empty or dot-leading path parts, or trailing '.', '/' or '.lock'"
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class DatasetRef:
     """A dataset repository and, optionally, a revision in it."""

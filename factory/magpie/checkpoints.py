@@ -23,10 +23,27 @@ class ChunkCheckpoints:
         return self.folder / f"{chunk:06d}.jsonl"
 
     def load(self, chunk: int) -> list[dict] | None:
+        """The chunk's records, or None when it is not done: absent, or not whole.
+
+        A file that does not parse (truncated by a crash outside our atomic write, a bad disk)
+        is treated as not done, so the chunk is regenerated with the same seed and prompts.
+        """
         path = self.path(chunk)
-        if not path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        except (UnicodeDecodeError, OSError):
+            return None
+        if text and not text.endswith("\n"):
+            return None  # every record line ends with a newline; a cut file does not
+        try:
+            records = [json.loads(line) for line in text.splitlines() if line]
+        except json.JSONDecodeError:
+            return None
+        if not all(isinstance(record, dict) for record in records):
+            return None
+        return records
 
     def save(self, chunk: int, records: list[dict]) -> None:
         lines = (

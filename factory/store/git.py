@@ -1,9 +1,11 @@
 """The embedded default store: bare git repositories under `FACTORY_HOME/store`.
 
 Each repository has the layout of a Hub dataset repo (README.md card, `data/...parquet`).
-A publish builds the tree with git plumbing in a private index and moves the branch with
-`update-ref NEW OLD`, a compare-and-swap: a publish that fails or loses a race leaves the
-previous revision as it was.
+A publish builds the tree with git plumbing in a private index, writing its objects to a
+private object folder first (git's own "quarantine"), and moves the branch and the tag in ONE
+`update-ref --stdin` transaction, a compare-and-swap: a publish that fails or loses a race
+leaves the previous revision as it was and removes the objects it wrote. A repository is made
+in a temporary folder and renamed into place, so a kill never leaves a half-made one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from factory.errors import RepoNotFound, RevisionNotFound, StoreError
@@ -29,6 +32,25 @@ from factory.store.base import (
 )
 
 ZERO_SHA = "0" * 40
+_INCOMING = "factory-incoming-"  # private object folders of publishes in flight: <prefix><pid>-...
+_MAKING = ".making-"  # repositories being created, renamed into place when whole
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_pid(name: str, prefix: str) -> int | None:
+    head = name.removeprefix(prefix).split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 _COMMITTER = {
     "GIT_AUTHOR_NAME": "latxa-factory",
     "GIT_AUTHOR_EMAIL": "factory@localhost",
@@ -64,8 +86,10 @@ class GitStore(Store):
             env={**os.environ, **_COMMITTER, **(env or {})},
         )
         if check and result.returncode != 0:
+            detail = result.stderr.decode(errors="replace").strip().splitlines()
             raise StoreError(
-                f"local store: git {args[0]} failed for {repo_id}: {result.stderr.decode(errors='replace').strip()}"
+                f"local store: git {args[0]} failed for {repo_id}: "
+                + (detail[-1] if detail else f"exit status {result.returncode}")
             )
         return result.stdout.decode().strip() if result.returncode == 0 else ""
 
@@ -85,18 +109,93 @@ class GitStore(Store):
 
     # --- Store ------------------------------------------------------------------
 
+    @staticmethod
+    def _whole(path: Path) -> bool:
+        """A usable bare repository: what `git init` makes last is there too."""
+        return (
+            all((path / name).exists() for name in ("HEAD", "config", "objects", "refs"))
+            and (path / "objects").is_dir()
+        )
+
     def exists(self, repo_id: str) -> bool:
-        return (self.repo_path(repo_id) / "HEAD").is_file()
+        return self._whole(self.repo_path(repo_id))
 
     def create_repo(self, repo_id: str) -> None:
+        """Make the bare repository in a temporary folder and rename it into place.
+
+        A folder left half-made by a kill (from before this was atomic) counts as absent and is
+        moved aside, so the next publish starts clean instead of failing forever.
+        """
         path = self.repo_path(repo_id)
-        if not self.exists(repo_id):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
-                check=True,
+        if self.exists(repo_id):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._sweep_making(path.parent)
+        making = Path(tempfile.mkdtemp(dir=path.parent, prefix=f"{_MAKING}{os.getpid()}-"))
+        try:
+            done = subprocess.run(
+                ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(making)],
                 capture_output=True,
             )
+            if done.returncode != 0:
+                detail = done.stderr.decode(errors="replace").strip().splitlines()
+                raise StoreError(
+                    f"local store: cannot create {repo_id} under {self.root}: "
+                    + (detail[-1] if detail else f"git init exit status {done.returncode}")
+                )
+            if path.exists() and not self.exists(repo_id):
+                broken = path.with_name(f"{_MAKING}{os.getpid()}-broken-{path.name}")
+                path.rename(broken)
+                shutil.rmtree(broken, ignore_errors=True)
+            try:
+                making.rename(path)
+            except OSError:
+                if not self.exists(repo_id):  # not "another publish made it first"
+                    raise
+        finally:
+            shutil.rmtree(making, ignore_errors=True)
+
+    @staticmethod
+    def _sweep_making(folder: Path) -> None:
+        """Remove repositories a killed process was still creating."""
+        for stale in folder.glob(f"{_MAKING}*"):
+            pid = _owner_pid(stale.name, _MAKING)
+            if pid is None or not _pid_alive(pid):
+                shutil.rmtree(stale, ignore_errors=True)
+
+    @contextmanager
+    def _incoming(self, repo_id: str):
+        """A private object folder for one publish; its objects join the repository only on success.
+
+        git reads the repository's objects through the alternates variable, so unchanged blobs
+        are found and only new ones land here. A failed or killed publish leaves nothing behind
+        in `objects/` (a kill leaves this folder, which the next publish removes).
+        """
+        objects = self.repo_path(repo_id) / "objects"
+        for stale in objects.glob(f"{_INCOMING}*"):
+            pid = _owner_pid(stale.name, _INCOMING)
+            if pid is None or not _pid_alive(pid):
+                shutil.rmtree(stale, ignore_errors=True)
+        incoming = Path(tempfile.mkdtemp(dir=objects, prefix=f"{_INCOMING}{os.getpid()}-"))
+        env = {
+            "GIT_OBJECT_DIRECTORY": str(incoming),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
+        }
+        try:
+            yield env, incoming
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+
+    @staticmethod
+    def _migrate(incoming: Path, objects: Path) -> None:
+        """Move the publish's objects into the repository (renames within one filesystem)."""
+        for folder in sorted(p for p in incoming.iterdir() if p.is_dir()):
+            target = objects / folder.name
+            target.mkdir(exist_ok=True)
+            for item in folder.iterdir():
+                dest = target / item.name
+                if not dest.exists():
+                    os.replace(item, dest)
 
     def publish(
         self,
@@ -115,30 +214,78 @@ class GitStore(Store):
         existing_tag = self._rev_parse(repo_id, f"refs/tags/{tag}") if tag else None
 
         files = with_manifest(files)
-        if base and self.read_file(repo_id, MANIFEST_PATH, base) == files[MANIFEST_PATH]:
-            sha, created = base, False
-        else:
-            sha, created = self._commit(repo_id, files, message, base), True
-        if existing_tag and existing_tag != sha:
-            raise tag_taken(repo_id, tag, existing_tag)
-        if created or parent is None:
-            self._git(repo_id, "update-ref", f"refs/heads/{branch}", sha, parent or ZERO_SHA)
-        if tag and not existing_tag:
-            self._git(repo_id, "update-ref", f"refs/tags/{tag}", sha, ZERO_SHA)
+        if existing_tag and base and existing_tag != base:
+            # tags are immutable: refuse before writing anything, unless the content is the tagged one
+            if self.read_file(repo_id, MANIFEST_PATH, existing_tag) != files[MANIFEST_PATH]:
+                raise tag_taken(repo_id, tag, existing_tag)
+        with self._incoming(repo_id) as (env, incoming):
+            if base and self.read_file(repo_id, MANIFEST_PATH, base) == files[MANIFEST_PATH]:
+                sha, created = base, False
+            else:
+                sha, created = self._commit(repo_id, files, message, base, env), True
+            if existing_tag and existing_tag != sha:
+                raise tag_taken(repo_id, tag, existing_tag)
+            updates = []
+            if created or parent is None:
+                updates.append(f"update refs/heads/{branch} {sha} {parent or ZERO_SHA}\n")
+            if tag and not existing_tag:
+                updates.append(f"update refs/tags/{tag} {sha} {ZERO_SHA}\n")
+            if created:
+                self._migrate(incoming, self.repo_path(repo_id) / "objects")
+            if updates:
+                self._move_refs(repo_id, branch, "".join(updates))
         return Revision(repo_id=repo_id, sha=sha, branch=branch, tag=tag, created=created)
 
+    def _move_refs(self, repo_id: str, branch: str, updates: str) -> None:
+        """Branch and tag move together or not at all; a lost compare-and-swap is one clear line."""
+        result = subprocess.run(
+            ["git", "--git-dir", str(self.repo_path(repo_id)), "update-ref", "--stdin"],
+            input=f"start\n{updates}prepare\ncommit\n".encode(),
+            capture_output=True,
+            env={**os.environ, **_COMMITTER},
+        )
+        if result.returncode == 0:
+            return
+        text = result.stderr.decode(errors="replace")
+        if (
+            "but expected" in text
+            or "reference already exists" in text
+            or "cannot lock ref" in text
+        ):
+            raise StoreError(
+                f"{repo_id}: {branch} moved while publishing (another publish won); nothing was "
+                "published and the previous revision is intact; rerun to publish on top"
+            )
+        detail = text.strip().splitlines()
+        raise StoreError(
+            f"local store: could not move {branch} of {repo_id}: "
+            + (detail[-1] if detail else f"exit status {result.returncode}")
+        )
+
     def _commit(
-        self, repo_id: str, files: dict[str, FileSource], message: str, parent: str | None
+        self,
+        repo_id: str,
+        files: dict[str, FileSource],
+        message: str,
+        parent: str | None,
+        objects_env: dict[str, str],
     ) -> str:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **objects_env}
             entries = []
             for path, source in sorted(files.items()):
                 if isinstance(source, bytes):
-                    blob = self._git(repo_id, "hash-object", "-w", "--stdin", input=source)
+                    blob = self._git(
+                        repo_id, "hash-object", "-w", "--stdin", input=source, env=objects_env
+                    )
                 else:
                     blob = self._git(
-                        repo_id, "hash-object", "-w", "--", str(Path(source).resolve())
+                        repo_id,
+                        "hash-object",
+                        "-w",
+                        "--",
+                        str(Path(source).resolve()),
+                        env=objects_env,
                     )
                 entries.append(f"100644 {blob}\t{path}")
             self._git(
@@ -153,7 +300,7 @@ class GitStore(Store):
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]
-        return self._git(repo_id, *args)
+        return self._git(repo_id, *args, env=objects_env)
 
     def resolve(self, repo_id: str, revision: str | None = None) -> str:
         self._require_repo(repo_id)
@@ -179,7 +326,7 @@ class GitStore(Store):
         return sorted(
             str(path.relative_to(self.root))[: -len(".git")]
             for path in self.root.glob("*/*.git")
-            if (path / "HEAD").is_file()
+            if self._whole(path)
         )
 
     def list_refs(self, repo_id: str) -> list[RefInfo]:
