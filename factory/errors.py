@@ -10,6 +10,8 @@ from __future__ import annotations
 class FactoryError(Exception):
     """Base class of the errors a user can fix; `str(error)` is the one line shown."""
 
+    exit_code = 2  # a user error; a build that failed while running exits 1 (`TaskFailed`)
+
 
 # RECIPE ERRORS
 
@@ -80,3 +82,18 @@ class EngineError(FactoryError):
 
 class BuildError(FactoryError):
     """A build stage failed for a reason the user can act on."""
+
+
+class TaskFailed(BuildError):
+    """A stage task raised while running: a build failure (exit 1), not a recipe error.
+
+    The line names the stage, the rank and the task's log file.
+    """
+
+    exit_code = 1
+
+
+class DataCheckFailed(BuildError):
+    """What a build made does not add up (row counts, checksums, quarantined sources): exit 1."""
+
+    exit_code = 1

@@ -192,6 +192,19 @@ class CardSpec(StrictModel):
         return value
 
 
+class QuarantineSpec(StrictModel):
+    """How much of a source may be quarantined (unreadable records) before the build stops."""
+
+    max_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of a source's records that may be quarantined; more stops the build "
+        "naming the source and the top reasons. A source with no usable record always stops it, "
+        "unless this is 1.",
+    )
+
+
 class RecipeBase(StrictModel):
     """Sections common to every recipe kind."""
 
@@ -206,6 +219,9 @@ class RecipeBase(StrictModel):
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="How stages are run.")
     output: OutputSpec = Field(..., description="Where the dataset is published.")
     card: CardSpec = Field(default_factory=CardSpec, description="Dataset card settings.")
+    quarantine: QuarantineSpec = Field(
+        default_factory=QuarantineSpec, description="Limits on quarantined input records."
+    )
     demo: dict[str, Any] = Field(
         default_factory=dict,
         description="Dotted-path overrides applied by `factory build --demo` (tiny local model, local store).",
@@ -219,6 +235,7 @@ class RecipeBase(StrictModel):
         "executor.options",
         "output",
         "card",
+        "quarantine",
         "demo",
         "description",
     )

@@ -18,6 +18,25 @@ def factory_home() -> Path:
     return Path(home).expanduser().resolve()
 
 
+def ensure_writable_home() -> Path:
+    """FACTORY_HOME, checked writable before any work (one line when it is not)."""
+    import tempfile
+
+    from factory.errors import FactoryError
+
+    home = factory_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise FactoryError(
+            f"FACTORY_HOME {home} is not writable ({error.strerror or type(error).__name__}); "
+            "set FACTORY_HOME to a folder you can write"
+        ) from None
+    return home
+
+
 def debug() -> bool:
     """`FACTORY_DEBUG=1` shows tracebacks for user errors."""
     return _is_true(os.environ.get("FACTORY_DEBUG"))

@@ -15,13 +15,18 @@ _PROGRESS = ("tasks completed", "Skipping", "progress:")
 
 
 def _keep(record) -> bool:
+    if record["exception"] is not None:
+        return False  # a task's traceback goes to its log file; the build ends with one line
     return record["level"].no >= 30 or any(marker in record["message"] for marker in _PROGRESS)
 
 
+def _line(record) -> str:
+    # a callable format: loguru appends no traceback to it
+    return "  {level}: {message}\n"
+
+
 def _console() -> None:
-    logger.add(
-        sys.stderr, level="INFO", filter=_keep, format="  {level}: {message}", colorize=False
-    )
+    logger.add(sys.stderr, level="INFO", filter=_keep, format=_line, colorize=False)
 
 
 def _add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):

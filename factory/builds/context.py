@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
+import factory
+from factory import kinds
+from factory.builds.files import write_text_atomic
 from factory.builds.inputs import ResolvedInput, resolve_inputs
 from factory.builds.seeds import derive_seed
 from factory.recipe_base import RecipeBase
@@ -16,14 +21,62 @@ from factory.recipes import recipe_hash
 from factory.settings import factory_home
 
 
-def _work_key(digest: str, inputs: list[ResolvedInput]) -> str:
-    """The recipe hash plus what the inputs are now, so changed inputs never reuse stale work."""
-    parts = [digest]
+def _tree_digest(digest, folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in (".py", ".j2") and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(folder)}\0".encode())
+            digest.update(path.read_bytes())
+
+
+@functools.cache
+def code_fingerprint(kind_name: str) -> str:
+    """sha256 of the code that makes a build's rows: the package's sources and the kind's modules.
+
+    A changed row builder must not reuse the rows the old one wrote, whatever the version says.
+    """
+    digest = hashlib.sha256(f"latxa-factory {factory.__version__}\0".encode())
+    _tree_digest(digest, Path(factory.__file__).resolve().parent)
+    kind = kinds.get(kind_name)
+    for module in (kind.recipe_module, kind.plan_module):  # plugin kinds live outside the package
+        source = getattr(importlib.import_module(module), "__file__", None)
+        if source:
+            digest.update(Path(source).read_bytes())
+    return digest.hexdigest()
+
+
+def file_fingerprint(path: Path) -> str:
+    """Size, mtime and sha256 of one input file as this build reads it, or why it cannot be read.
+
+    An unreadable input is part of the key: once readable it is other data, so other work.
+    """
+    try:
+        stat = path.stat()
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        return f"{path}:unreadable:{error.errno}"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{digest.hexdigest()}"
+
+
+def _engine_identity(recipe: RecipeBase) -> str:
+    """Which model on which server generates: a resume must never mix two servers' outputs."""
+    engine = getattr(recipe, "engine", None)
+    if engine is None:
+        return ""
+    fields = ("type", "model", "revision", "dtype", "base_url")
+    return "|".join(f"{name}={getattr(engine, name, None)}" for name in fields)
+
+
+def _work_key(recipe: RecipeBase, digest: str, inputs: list[ResolvedInput]) -> str:
+    """Everything that changes a build's output: the recipe hash, the code, the engine, the inputs."""
+    parts = [digest, code_fingerprint(recipe.kind_name), _engine_identity(recipe)]
     for item in inputs:
         parts.append(item.sha or "")
-        for path in item.files:
-            stat = path.stat()
-            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+        if item.sha:  # a dataset pinned to a commit: the sha says what its files hold
+            continue
+        parts.extend(file_fingerprint(path) for path in item.files)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -41,7 +94,8 @@ class BuildContext:
         digest = recipe_hash(recipe)
         inputs = resolve_inputs(recipe)
         if workdir is None:
-            workdir = factory_home() / "builds" / f"{recipe.name}-{_work_key(digest, inputs)[:12]}"
+            key = _work_key(recipe, digest, inputs)[:12]
+            workdir = factory_home() / "builds" / f"{recipe.name}-{key}"
         workdir.mkdir(parents=True, exist_ok=True)
         return cls(recipe=recipe, workdir=workdir, recipe_hash=digest, inputs=inputs)
 
@@ -61,6 +115,10 @@ class BuildContext:
 
     def stage_logs(self, name: str) -> Path:
         return self.stage_dir(name) / "logs"
+
+    def stage_manifests(self, name: str) -> Path:
+        """Per-task manifests of what each finished task wrote (`factory.builds.verify`)."""
+        return self.stage_dir(name) / "manifests"
 
     def exclusions_dir(self, stage: str) -> Path:
         return self.stage_dir(stage) / "excluded"
@@ -90,6 +148,5 @@ class BuildContext:
         files = self.input_files(name)
         folder = Path(os.path.commonpath([str(p.parent) for p in files]))
         listing = self.workdir / "inputs" / f"{name or 'all'}.txt"
-        listing.parent.mkdir(parents=True, exist_ok=True)
-        listing.write_text("".join(f"{p.relative_to(folder)}\n" for p in files))
+        write_text_atomic(listing, "".join(f"{p.relative_to(folder)}\n" for p in files))
         return str(folder), str(listing)

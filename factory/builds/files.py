@@ -7,6 +7,7 @@ stage (or a resumed run) would read it. Every file is written next to its target
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +16,23 @@ _TMP_NPY = ".tmp.npy"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(
-            handle.fileno()
-        )  # the rename must not land before the bytes (power loss, node crash)
-    tmp.replace(path)
+    # a temporary name of its own: two writers of one file never rename each other's half-file
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(
+                handle.fileno()
+            )  # the rename must not land before the bytes (power loss, node crash)
+        os.chmod(tmp, 0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:

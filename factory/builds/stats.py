@@ -12,6 +12,8 @@ from pathlib import Path
 
 from datatrove.utils.stats import PipelineStats
 
+MANIFEST_STEP_NAME = "🧾 Task manifest"  # factory.builds.verify.TaskManifest
+
 
 @dataclass
 class StepStats:
@@ -57,6 +59,10 @@ def stage_stats_from(name: str, merged: PipelineStats, tasks: int = 1) -> StageS
     result = StageStats(name=name, tasks=tasks)
     steps = []
     for step in merged.stats:
+        if step.name.endswith(
+            MANIFEST_STEP_NAME
+        ):  # the runner's bookkeeping, not a step of the kind
+            continue
         data = step.to_dict().get("stats", {})
         counters = {key: _total(value) for key, value in data.items()}
         counters = {k: v for k, v in counters.items() if isinstance(v, (int, float))}

@@ -72,7 +72,12 @@ class SourceReader(PipelineStep):
                         yield doc_or_reason
                     else:
                         reason, raw, where = doc_or_reason
-                        self.stat_update("quarantined", f"dropped_{reason}")
+                        # per source too: the runner stops a build whose source is mostly quarantined
+                        self.stat_update(
+                            "quarantined",
+                            f"dropped_{reason}",
+                            f"quarantined/{item.source}/{reason}",
+                        )
                         if writer is not None:
                             writer.write(
                                 Document(
