@@ -1,36 +1,55 @@
 """Atomic writes of the side files stages leave for later stages or for a resumed run.
 
 A task killed mid-write must never leave a half-written file under its final name: the next
-stage (or a resumed run) would read it. Every file is written next to its target, then renamed.
+stage (or a resumed run) would read it. Every file is written next to its target, fsynced,
+then renamed, and the folder is fsynced so the rename itself survives a node crash.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 _TMP_NPY = ".tmp.npy"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, tmp: Path, write: Callable[[BinaryIO], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with open(tmp, "wb") as handle:
+        write(handle)
         handle.flush()
-        os.fsync(
-            handle.fileno()
-        )  # the rename must not land before the bytes (power loss, node crash)
-    tmp.replace(path)
+        # the rename must not land before the bytes (power loss, node crash)
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles: the rename is all we can do
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    _write_atomic(path, path.with_name(path.name + ".tmp"), lambda h: h.write(text.encode()))
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(_TMP_NPY)
-    np.save(tmp, array)
-    tmp.replace(path)
+    path = Path(path)
+    # `x.npy` -> `x.tmp.npy`, which `finished_npy` leaves out
+    _write_atomic(path, path.with_suffix(_TMP_NPY), lambda h: np.save(h, array))
 
 
 def finished_npy(folder: Path) -> list[Path]:
