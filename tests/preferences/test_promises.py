@@ -108,6 +108,34 @@ def test_missing_or_short_salt_is_refused(monkeypatch, salt):
         _anonymize(AnonymizeAnnotators(), ["miren"])
 
 
+def test_unset_salt_is_refused_as_not_set(monkeypatch):
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    with pytest.raises(BuildError, match=f"{SALT_ENV} is not set"):
+        annotator_salt()
+
+
+def test_records_without_a_username_and_stats(monkeypatch):
+    """Every record comes out with `annotator` and no `username`; the step counts both kinds."""
+    monkeypatch.setenv(SALT_ENV, SALT)
+    step = AnonymizeAnnotators(anonymous=["Guest", " anon "])
+    docs = [
+        Document(text="0", id="0", metadata={"record": {"model_a": "x"}}),
+        Document(text="1", id="1", metadata={"record": {"username": "ANON"}}),
+        Document(text="2", id="2", metadata={"record": {"username": "miren"}}),
+        Document(text="3", id="3", metadata={"read_error": ["battle_malformed_json", "x"]}),
+    ]
+    out = list(step.run(iter(docs)))
+    assert [d.metadata.get("record") for d in out] == [
+        {"model_a": "x", "annotator": None},
+        {"annotator": None},
+        {"annotator": annotator_hash("miren", SALT.encode())},
+        None,
+    ]
+    assert out[3].metadata == {"read_error": ["battle_malformed_json", "x"]}
+    assert step.stats["annotated"].total == 1
+    assert step.stats["anonymous"].total == 2
+
+
 def test_salt_of_the_minimum_length_is_accepted(monkeypatch):
     monkeypatch.setenv(SALT_ENV, "x" * 16)
     assert annotator_salt() == b"x" * 16
