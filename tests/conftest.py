@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +11,34 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# A loopback server that stops answering must fail its test by name, well before the global
+# `timeout` in pyproject.toml; slow server tests keep the global limit.
+SERVER_TIMEOUT_S = 120
+
+
+def _shared_data() -> Path:
+    """`../shared/data` beside the clone; `FACTORY_SHARED_DATA` (the `shared` folder or its `data`)
+    wins; in a git worktree, the folder beside the main checkout."""
+    env = os.environ.get("FACTORY_SHARED_DATA")
+    if env:
+        path = Path(env)
+        return path / "data" if (path / "data").is_dir() else path
+    beside = REPO.parent / "shared" / "data"
+    if beside.is_dir():
+        return beside
+    try:
+        common = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return beside
+    return Path(common).parent.parent / "shared" / "data" if common else beside
+
+
+SHARED_DATA = _shared_data()
 
 # Test files are imported with --import-mode=importlib (so equal basenames in different folders
 # don't clash); helper modules beside them are imported by plain name, so their folders go on sys.path.
@@ -37,8 +65,17 @@ def factory_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("server") and not (
+            item.get_closest_marker("slow") or item.get_closest_marker("timeout")
+        ):
+            item.add_marker(pytest.mark.timeout(SERVER_TIMEOUT_S))
+
+
 @pytest.fixture
 def shared_data() -> Path:
+    """The real data folder (`../shared/data`); the test is skipped when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
+        pytest.skip(f"shared data is not present at {SHARED_DATA} (set FACTORY_SHARED_DATA)")
     return SHARED_DATA

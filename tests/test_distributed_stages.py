@@ -2,14 +2,17 @@
 
 datatrove's SlurmPipelineExecutor writes the executor with dill to `executor.pik` and each array
 task loads it; Ray ships the pipeline the same way. A stage holding an open model, a lock or a
-lambda would only fail there, on a cluster, so it is checked here on the planned stages.
+lambda would only fail there, on a cluster, so it is checked here on the planned stages; and
+every step must come back with the same state (thresholds, paths, seeds), not only the same class.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import dill
+import numpy as np
 import pytest
 
 from factory import kinds
@@ -17,6 +20,28 @@ from factory.builds.context import BuildContext
 from factory.engines.executors import make_executor
 from factory.recipe_base import ExecutorSpec
 from factory.recipes import load_recipe
+
+
+def state(value, depth: int = 0):
+    """A comparable picture of an object's state: plain values, containers, arrays by digest,
+    objects as their class and attributes (four levels deep)."""
+    if isinstance(value, str | int | float | bool | bytes | type(None)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+    if isinstance(value, list | tuple):
+        return [state(v, depth) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(repr(state(v, depth)) for v in value)
+    if isinstance(value, dict):
+        return {repr(k): state(v, depth) for k, v in value.items()}
+    name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if depth >= 4 or not hasattr(value, "__dict__"):
+        return name
+    return {"class": name} | {k: state(v, depth + 1) for k, v in sorted(vars(value).items())}
+
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = sorted(path.name for path in (REPO / "recipes").glob("*.yaml"))
@@ -44,3 +69,5 @@ def test_planned_stages_pickle_with_dill(name, tmp_path, monkeypatch):
         assert [type(step).__name__ for step in restored.pipeline] == [
             type(step).__name__ for step in stage.pipeline
         ]
+        for before, after in zip(stage.pipeline, restored.pipeline):
+            assert state(after) == state(before), f"{stage.name}: {type(before).__name__}"

@@ -1,11 +1,8 @@
 import json
-from pathlib import Path
 
 import pytest
 
 from factory import langid
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_model_is_the_bundled_ftz():
@@ -45,10 +42,8 @@ def test_unknown_method():
         langid.basque_fraction("kaixo", "langdetect")
 
 
-def test_real_documents_flores():
-    path = DATA / "flores200-devtest" / "docs.jsonl"
-    if not path.exists():
-        pytest.skip("shared data absent")
+def test_real_documents_flores(shared_data):
+    path = shared_data / "flores200-devtest" / "docs.jsonl"
     docs = [json.loads(line) for line in path.read_text().splitlines()[:60]]
     assert sum(langid.basque_fraction(d["eus"]) >= 0.5 for d in docs) == len(docs)
     assert sum(langid.basque_fraction(d["spa"]) >= 0.5 for d in docs) == 0
