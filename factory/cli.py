@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from factory.errors import FactoryError, RecipeError, StoreError
+from factory.errors import FactoryError, Interrupted, RecipeError, StoreError
 from factory.settings import debug
 
 app = typer.Typer(
@@ -171,6 +172,23 @@ def _register_kind_commands() -> None:
 _register_kind_commands()
 
 
+def _interruptible(callback):
+    """Ctrl-C inside a command becomes one line and exit 130 (typer would exit silently)."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+    return run
+
+
+for _command in app.registered_commands:
+    _command.callback = _interruptible(_command.callback)
+
+
 def main() -> None:
     try:
         app()
@@ -179,9 +197,9 @@ def main() -> None:
             raise
         for line in str(error).splitlines() or [type(error).__name__]:
             print(f"error: {line}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"error: {Interrupted()}", file=sys.stderr)
         sys.exit(130)
 
 

@@ -97,3 +97,15 @@ class DataCheckFailed(BuildError):
     """What a build made does not add up (row counts, checksums, quarantined sources): exit 1."""
 
     exit_code = 1
+
+
+class Interrupted(FactoryError):
+    """Ctrl-C: the build stops; what finished is kept and verified on the next run."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = ""):
+        super().__init__(
+            message
+            or "interrupted; finished tasks are kept and checked: rerun the same command to resume"
+        )

@@ -250,6 +250,9 @@ class RecipeBase(StrictModel):
             )
         return value
 
+    # the field a kind's users write its inputs under, for error lines (a corpus: `sources`)
+    inputs_field: ClassVar[str] = "inputs"
+
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
 

@@ -20,6 +20,9 @@ SAMPLES = [
     errors.MissingDependency("vllm", "'latxa-factory[vllm]'", "engine.type vllm"),
     errors.EngineError("engine.base_url: 500"),
     errors.BuildError("stage x failed"),
+    errors.TaskFailed("stage x: task 1 failed; log: x.log"),
+    errors.DataCheckFailed("assembled 3 rows but the task manifests list 4"),
+    errors.Interrupted(),
 ]
 
 

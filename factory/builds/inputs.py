@@ -40,6 +40,11 @@ def _origin(recipe: RecipeBase) -> str:
     return str(recipe.source) if recipe.source else "recipe"
 
 
+def _field(recipe: RecipeBase, index: int) -> str:
+    """The field the user wrote for input `index` (a corpus writes `sources`, not `inputs`)."""
+    return f"{recipe.inputs_field}.{index}"
+
+
 def _expand_path(recipe: RecipeBase, index: int, spec: InputSpec) -> list[Path]:
     pattern = Path(spec.path).expanduser()
     if not pattern.is_absolute():
@@ -52,7 +57,7 @@ def _expand_path(recipe: RecipeBase, index: int, spec: InputSpec) -> list[Path]:
         )
     if not files:
         raise InputError(
-            f"{_origin(recipe)}: inputs.{index}.path: no file matches {spec.path!r} (looked for {pattern})"
+            f"{_origin(recipe)}: {_field(recipe, index)}.path: no file matches {spec.path!r} (looked for {pattern})"
         )
     return files
 
@@ -84,7 +89,7 @@ def _resolve_dataset(
     files = _dataset_files(store.snapshot(ref.repo_id, sha), spec)
     if not files:
         raise InputError(
-            f"{_origin(recipe)}: inputs.{index}: dataset {text} has no data files for config={spec.config} split={spec.split}"
+            f"{_origin(recipe)}: {_field(recipe, index)}: dataset {text} has no data files for config={spec.config} split={spec.split}"
         )
     return files, sha
 
@@ -107,13 +112,15 @@ def resolve_input(recipe: RecipeBase, index: int, spec: InputSpec) -> ResolvedIn
     try:
         other = load_recipe(other_path)
     except RecipeError as error:
-        raise InputError(f"{_origin(recipe)}: inputs.{index}.recipe: {error.problems[0]}") from None
+        raise InputError(
+            f"{_origin(recipe)}: {_field(recipe, index)}.recipe: {error.problems[0]}"
+        ) from None
     text = f"{other.output.repo_id}@{other.output.tag or other.output.branch}"
     try:  # in the store that recipe publishes to, not whichever store happens to hold the name
         files, sha = _resolve_dataset(recipe, index, spec, text, other.output.backend)
     except LookupError:
         raise InputError(
-            f"{_origin(recipe)}: inputs.{index}.recipe: {spec.recipe} has not been published yet ({text}); "
+            f"{_origin(recipe)}: {_field(recipe, index)}.recipe: {spec.recipe} has not been published yet ({text}); "
             f"build it first with: factory build {spec.recipe}"
         ) from None
     return ResolvedInput(name, "recipe", spec.recipe, "parquet", files, sha)

@@ -230,6 +230,7 @@ class CorpusRecipe(RecipeBase):
     stats: StatsSpec = Field(default_factory=StatsSpec, description="Card statistics.")
 
     hash_exclude: ClassVar[tuple[str, ...]] = RecipeBase.hash_exclude + ("stats.tokenizer",)
+    inputs_field: ClassVar[str] = "sources"  # the spine's `inputs` are derived from `sources`
 
     @model_validator(mode="after")
     def _unique_sources(self) -> CorpusRecipe:

@@ -120,6 +120,19 @@ class GitStore(Store):
     def exists(self, repo_id: str) -> bool:
         return self._whole(self.repo_path(repo_id))
 
+    def check_writable(self, repo_id: str) -> None:
+        """The store's folder takes a new file (checked before a long build)."""
+        folder = self.repo_path(repo_id).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+                pass
+        except OSError as error:
+            raise StoreError(
+                f"local store: cannot write under {folder} ({error.strerror or type(error).__name__}); "
+                "set FACTORY_HOME to a folder you can write"
+            ) from None
+
     def create_repo(self, repo_id: str) -> None:
         """Make the bare repository in a temporary folder and rename it into place.
 

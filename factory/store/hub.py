@@ -41,6 +41,13 @@ from factory.store.base import (
 
 logger = logging.getLogger(__name__)
 
+
+def _is_xet_error(error: BaseException) -> bool:
+    """An error raised by the xet transfer layer (the `hf_xet` extension)."""
+    module = type(error).__module__ or ""
+    return module.split(".")[0] == "hf_xet" or "xet" in type(error).__name__.lower()
+
+
 REPO_TYPE = "dataset"
 HUB_MANAGED = frozenset({".gitattributes"})
 
@@ -99,6 +106,15 @@ class HubStore(Store):
             raise StoreError(
                 f"cannot reach {where} to {action} {repo_id!r}: {type(error).__name__}"
             ) from None
+        except Exception as error:
+            if not _is_xet_error(error):
+                raise
+            first = (str(error).strip().splitlines() or [""])[0][:200]
+            raise StoreError(
+                f"the xet transfer to {where} failed to {action} {repo_id!r}: "
+                f"{type(error).__name__}{': ' + first if first else ''}; nothing was published, "
+                "rerun the build (or set HF_HUB_DISABLE_XET=1)"
+            ) from None
 
     def _write_token(self, repo_id: str) -> str:
         # only HF_TOKEN (or an explicit token) writes: a login file left on the machine never does
@@ -111,8 +127,28 @@ class HubStore(Store):
         return token
 
     def check_writable(self, repo_id: str) -> None:
-        """Fail fast, before a long build, when its publish could not be written (no token)."""
-        self._write_token(repo_id)
+        """Fail fast, before a long build, when its publish could not be written.
+
+        No token, a token the Hub refuses (401), a token whose user is not the repository's
+        namespace nor one of its organisations or that is read-only (403), an unreachable Hub.
+        """
+        token = self._write_token(repo_id)
+        with self._errors("check write access to", repo_id):
+            who = self.api.whoami(token=token)
+        namespace = repo_id.split("/", 1)[0]
+        user = who.get("name")
+        writable = {user, *(org.get("name") for org in who.get("orgs") or [])}
+        if namespace not in writable:
+            raise CredentialsError(
+                f"the token has no write access to {repo_id!r} on the Hub at {self.endpoint} (403): "
+                f"its user {user!r} is not {namespace!r} nor a member of it"
+            )
+        role = ((who.get("auth") or {}).get("accessToken") or {}).get("role")
+        if role == "read":
+            raise CredentialsError(
+                f"the token is read-only; publishing {repo_id!r} to the Hub at {self.endpoint} "
+                "needs a token with write access (403)"
+            )
 
     # --- Store ------------------------------------------------------------------------
 
