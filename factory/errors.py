@@ -80,3 +80,7 @@ class EngineError(FactoryError):
 
 class BuildError(FactoryError):
     """A build stage failed for a reason the user can act on."""
+
+
+class ClusterError(FactoryError):
+    """A Ray or Slurm cluster cannot run a stage as asked (unreachable, or no node fits the request)."""

@@ -25,7 +25,7 @@ from factory.builds.context import BuildContext
 from factory.builds.stage import Stage
 from factory.builds.stats import StageStats, merge_stage_stats
 from factory.cards import LatxaDatasetCard, card_data
-from factory.engines.executors import make_executor, wait_for_tasks
+from factory.engines.executors import check_stage_names, make_executor
 from factory.errors import BuildError
 from factory.hub import open_store
 from factory.recipe_base import RecipeBase
@@ -85,7 +85,12 @@ def _package_commit() -> str:
 def run_stage(ctx: BuildContext, stage: Stage, index: int, total: int, log: Log) -> StageStats:
     tasks = stage.tasks or ctx.recipe.executor.tasks
     executor = make_executor(
-        ctx.recipe.executor, stage.pipeline, logging_dir=ctx.stage_logs(stage.name), tasks=tasks
+        ctx.recipe.executor,
+        stage.pipeline,
+        logging_dir=ctx.stage_logs(stage.name),
+        tasks=tasks,
+        resources=stage.resources,
+        stage=stage.name,
     )
     done = tasks - len(executor.get_incomplete_ranks(range(tasks)))
     note = f", {done} already done" if done else ""
@@ -93,7 +98,6 @@ def run_stage(ctx: BuildContext, stage: Stage, index: int, total: int, log: Log)
     started = time.monotonic()
     if done < tasks:
         executor.run()
-        wait_for_tasks(executor, tasks)
     failed = executor.get_incomplete_ranks(range(tasks))
     if failed:
         raise BuildError(
@@ -133,7 +137,13 @@ def build(
     plan = kinds.get(recipe.kind_name).plan()
     stages = plan.stages(recipe, ctx)
     log(f"building {recipe.name} ({recipe.kind_name}) in {ctx.workdir}")
-    stage_stats = [run_stage(ctx, stage, i, len(stages), log) for i, stage in enumerate(stages, 1)]
+    check_stage_names(recipe.executor, [stage.name for stage in stages])
+    if recipe.executor.type == "slurm":  # all stages submitted up front, then watched
+        from factory.builds.slurm import run_stages_with_stats
+
+        stage_stats = run_stages_with_stats(ctx, stages, log)
+    else:
+        stage_stats = [run_stage(ctx, s, i, len(stages), log) for i, s in enumerate(stages, 1)]
 
     dataset = assemble(
         ctx.rows_dir,
