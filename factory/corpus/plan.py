@@ -28,6 +28,7 @@ from factory.corpus.report import card_tables, write_plots
 from factory.corpus.splits import SplitAssign, SplitKeys, SplitPlan
 from factory.corpus.stats import CorpusStats
 from factory.corpus.tokens import TokenizerRef, resolve_tokenizer
+from factory.recipe_base import StageResources
 
 _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 
@@ -96,6 +97,8 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
     split_keys = str(ctx.stage_dir("filter") / "split_keys")
     split_plan = str(ctx.stage_dir("split_plan") / "plan.json")
     tasks = recipe.executor.tasks
+    # the dedup buffers are bounded by `dedup.memory_gb`; 1 GB more for Python and the reader
+    dedup_resources = StageResources(mem_gb=d.memory_gb + 1.0)
 
     read = Stage(
         "read",
@@ -129,13 +132,16 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
                 exact=d.exact,
                 near=d.near,
                 paragraph_min_chars=d.paragraph_min_chars if low_quality else None,
+                memory_gb=d.memory_gb,
             ),
         ],
+        resources=dedup_resources,
     )
     buckets = Stage(
         "dedup_buckets",
-        [DedupBuckets(index, n_kinds, d.threshold, low_quality)],
+        [DedupBuckets(index, n_kinds, d.threshold, low_quality, memory_gb=d.memory_gb)],
         tasks=min(tasks, n_kinds),
+        resources=dedup_resources,
     )
     clusters = Stage(
         "dedup_clusters", [DedupClusters(index, [s.name for s in recipe.sources])], tasks=1
