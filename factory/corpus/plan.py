@@ -20,6 +20,7 @@ from factory.corpus.dedup import (
     StampShard,
     minhasher_for,
 )
+from factory.corpus.excluded import ExcludedRows
 from factory.corpus.filters import SCORES_KEY, make_filters
 from factory.corpus.normalize import InputLimitsFilter, Normalizer
 from factory.corpus.readers import SourceFile, SourceReader
@@ -173,9 +174,17 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             RowWriter(ctx),
         ],
     )
+    excluded = Stage(
+        "excluded",
+        [
+            *(_exclusion_reader(ctx, stage_name) for stage_name in ("read", "filter")),
+            ExcludedRows(),
+            RowWriter(ctx),
+        ],
+    )
     tokenizer = resolve_tokenizer(recipe.stats.tokenizer, recipe.base_dir)
     if tokenizer is None:
-        return [read, signatures, buckets, clusters, filter_stage, plan, rows]
+        return [read, signatures, buckets, clusters, filter_stage, plan, rows, excluded]
     # its own stage, named by the tokenizer's fingerprint: `stats.tokenizer` stays out of the
     # recipe hash, so another tokenizer reuses every other stage and still gets counted
     label = _tokens_label(tokenizer)
@@ -186,7 +195,19 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             CorpusStats(stats, label, tokenizer=tokenizer.path),
         ],
     )
-    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows]
+    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows, excluded]
+
+
+def _exclusion_reader(ctx: BuildContext, stage: str) -> JsonlReader:
+    """Every exclusion writer's files of `stage` (one folder per filter), tagged with the stage."""
+    folder = ctx.exclusions_dir(stage)
+    folder.mkdir(parents=True, exist_ok=True)  # a stage that dropped nothing has no folder
+    return JsonlReader(
+        str(folder),
+        glob_pattern="*/*.jsonl.gz",
+        default_metadata={"dropped_in": stage},
+        shuffle_files=False,
+    )
 
 
 def _tokens_label(tokenizer: TokenizerRef) -> str:
