@@ -109,3 +109,7 @@ class Interrupted(FactoryError):
             message
             or "interrupted; finished tasks are kept and checked: rerun the same command to resume"
         )
+
+
+class ClusterError(FactoryError):
+    """A Ray or Slurm cluster cannot run a stage as asked (unreachable, or no node fits the request)."""

@@ -80,6 +80,38 @@ class InputSpec(StrictModel):
         return value
 
 
+class StageResources(StrictModel):
+    """What one task of a stage asks the cluster for; unset fields keep the stage's own request."""
+
+    cpus: int | None = Field(None, ge=1, description="CPUs per task.")
+    mem_gb: float | None = Field(
+        None, gt=0, description="Memory per task in GB (Slurm gets it as memory per CPU)."
+    )
+    gpus: int | None = Field(None, ge=0, description="GPUs per task (0: a CPU-only stage).")
+
+
+# executor options that are resources: they are per stage (`executor.stages`), never recipe-wide
+RESOURCE_OPTIONS = {"gpus_per_task": "gpus"}
+# options the factory consumes itself rather than passing to datatrove
+OWN_OPTIONS = {"ray": ("address",), "slurm": (), "local": ()}
+_SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$")
+
+
+def _executor_parameters(kind: str) -> set[str]:
+    """Keyword arguments datatrove's executor of `kind` accepts (the ones a recipe may pass)."""
+    import inspect
+
+    if kind == "slurm":
+        from datatrove.executor.slurm import SlurmPipelineExecutor as cls
+    elif kind == "ray":
+        from datatrove.executor.ray import RayPipelineExecutor as cls
+    else:
+        from datatrove.executor.local import LocalPipelineExecutor as cls
+    # set by the factory from the stage and the work dir, never by the recipe
+    managed = {"self", "pipeline", "tasks", "workers", "logging_dir", "skip_completed", "depends"}
+    return set(inspect.signature(cls.__init__).parameters) - managed
+
+
 class ExecutorSpec(StrictModel):
     """Which datatrove executor runs the stages; excluded from the recipe hash."""
 
@@ -95,8 +127,58 @@ class ExecutorSpec(StrictModel):
     )
     options: dict[str, Any] = Field(
         default_factory=dict,
-        description="Extra keyword arguments passed through to the datatrove executor (e.g. partition, time, cpus_per_task for Slurm).",
+        description="Extra keyword arguments passed through to the datatrove executor (Slurm: `partition` and `time` "
+        "required, e.g. `venv_path`, `qos`, `sbatch_args`; Ray: `address` of the cluster, default `RAY_ADDRESS` or a local one). "
+        "Resources are per stage: see `stages`.",
     )
+    stages: dict[str, StageResources] = Field(
+        default_factory=dict,
+        description="Per-stage resource overrides, by stage name (`factory status RECIPE` lists the stages), "
+        "e.g. `{responses: {gpus: 2}, dedup_buckets: {mem_gb: 8}}`. Each stage declares its own needs: "
+        "GPUs where it generates, memory where it deduplicates, 1 CPU otherwise.",
+    )
+
+    @model_validator(mode="after")
+    def _valid_options(self) -> ExecutorSpec:
+        for key, field_name in RESOURCE_OPTIONS.items():
+            if key in self.options:
+                raise ValueError(
+                    f"options.{key}: resources are per stage; set executor.stages.<stage>.{field_name} "
+                    "for the stages that need it (a recipe-wide GPU request would reach CPU-only stages)"
+                )
+        reserved = sorted(_RESERVED_OPTIONS & set(self.options))
+        if reserved:
+            raise ValueError(
+                f"options: {', '.join(reserved)} cannot be set here "
+                "(use executor.tasks and executor.workers; the rest is set by the factory)"
+            )
+        allowed = (
+            _executor_parameters(self.type) | set(OWN_OPTIONS[self.type])
+        ) - _RESERVED_OPTIONS
+        unknown = sorted(set(self.options) - allowed)
+        if unknown:
+            raise ValueError(
+                f"options: unknown {self.type} executor option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+            )
+        if self.type == "slurm":
+            missing = [k for k in ("time", "partition") if not self.options.get(k)]
+            if missing:
+                raise ValueError(
+                    f"options: the slurm executor needs {' and '.join(missing)} (e.g. --set executor.options.partition=cpu "
+                    "--set executor.options.time=04:00:00)"
+                )
+            if not _SLURM_TIME.match(str(self.options["time"])):
+                raise ValueError(
+                    f"options.time: {self.options['time']!r} is not a Slurm time limit (MM, HH:MM:SS or D-HH:MM:SS)"
+                )
+            venv = self.options.get("venv_path")
+            if venv is not None and not Path(str(venv)).is_file():
+                raise ValueError(
+                    f"options.venv_path: {venv} is not a file; give the venv's activate script (e.g. /path/.venv/bin/activate), "
+                    "or leave it out to use the interpreter running `factory`"
+                )
+        return self
 
     @field_validator("workers")
     @classmethod
@@ -104,25 +186,6 @@ class ExecutorSpec(StrictModel):
         if value == 0 or value < -1:
             raise ValueError(f"must be -1 (all tasks at once) or at least 1 (got {value})")
         return value
-
-    @model_validator(mode="after")
-    def _known_options(self) -> ExecutorSpec:
-        if not self.options:
-            return self
-        reserved = sorted(_RESERVED_OPTIONS & set(self.options))
-        if reserved:
-            raise ValueError(
-                f"options: {', '.join(reserved)} cannot be set here "
-                "(use executor.tasks and executor.workers; the rest is set by the factory)"
-            )
-        allowed = _executor_parameters(self.type) - _RESERVED_OPTIONS
-        unknown = sorted(set(self.options) - allowed)
-        if unknown:
-            raise ValueError(
-                f"options: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for the "
-                f"{self.type} executor (allowed: {', '.join(sorted(allowed))})"
-            )
-        return self
 
 
 class OutputSpec(StrictModel):
@@ -233,6 +296,7 @@ class RecipeBase(StrictModel):
         "executor.type",
         "executor.workers",
         "executor.options",
+        "executor.stages",
         "output",
         "card",
         "quarantine",

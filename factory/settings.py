@@ -69,3 +69,25 @@ def demo_train_steps() -> int | None:
     """`FACTORY_DEMO_TRAIN_STEPS`: override the demo model's training steps (tests)."""
     value = os.environ.get("FACTORY_DEMO_TRAIN_STEPS")
     return int(value) if value else None
+
+
+# what a task on another node needs from the driver's environment (Ray `runtime_env`, Slurm
+# `--export`); the secrets travel as environment only, never written into a script or a file
+FORWARDED_ENV = (
+    "FACTORY_DEBUG",
+    "FACTORY_NO_PROGRESS",
+    "FACTORY_DEMO_MODEL_CACHE",
+    "FACTORY_DEMO_TRAIN_STEPS",
+    "HF_HOME",
+    "HF_ENDPOINT",
+    "PYTHONPATH",
+)
+SECRET_ENV = ("HF_TOKEN", "FACTORY_ANNOTATOR_SALT")
+
+
+def task_environment(*, secrets: bool) -> dict[str, str]:
+    """The variables a remote task must see: FACTORY_HOME resolved here, plus the forwarded ones."""
+    env = {"FACTORY_HOME": str(factory_home())}
+    names = FORWARDED_ENV + (SECRET_ENV if secrets else ())
+    env.update({name: os.environ[name] for name in names if os.environ.get(name)})
+    return env

@@ -23,6 +23,7 @@ SAMPLES = [
     errors.TaskFailed("stage x: task 1 failed; log: x.log"),
     errors.DataCheckFailed("assembled 3 rows but the task manifests list 4"),
     errors.Interrupted(),
+    errors.ClusterError("executor: no Ray node has 4 GPUs"),
 ]
 
 

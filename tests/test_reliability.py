@@ -230,7 +230,7 @@ def test_5_a_second_identical_build_says_already_running(recipe, factory_home):
         ("name=../../..", "name: invalid name '../../..'"),
         ("executor.workers=0", "executor.workers: must be -1"),
         ("executor.workers=-3", "executor.workers: must be -1"),
-        ("executor.options.colour=red", "unknown option colour for the local executor"),
+        ("executor.options.colour=red", "unknown local executor option colour"),
         ("executor.options.tasks=3", "tasks cannot be set here"),
         ("seed=true", "seed: Input should be a valid integer"),
         ("seed='1234'", "seed: Input should be a valid integer"),

@@ -31,7 +31,7 @@ from factory.builds.rows import RowWriter
 from factory.builds.stage import Stage
 from factory.builds.stats import StageStats, merge_stage_stats
 from factory.cards import LatxaDatasetCard, card_data
-from factory.engines.executors import make_executor, wait_for_tasks
+from factory.engines.executors import check_stage_names, make_executor
 from factory.errors import BuildError, DataCheckFailed, FactoryError, TaskFailed
 from factory.hub import open_store
 from factory.recipe_base import RecipeBase
@@ -123,18 +123,25 @@ def reuse_checked(ctx: BuildContext, stage: Stage, tasks: int, *, redo_all: bool
     return len(bad)
 
 
+def stage_pipeline(ctx: BuildContext, stage: Stage) -> list:
+    """The stage's steps, then the step that writes each task's manifest (what a resume checks)."""
+    return [*stage.pipeline, verify.TaskManifest(ctx.stage_manifests(stage.name), stage.pipeline)]
+
+
 def run_stage(
     ctx: BuildContext, stage: Stage, index: int, total: int, log: Log, *, redo_all: bool = False
 ) -> tuple[StageStats, bool]:
     """Run what is not done of one stage; (its statistics, whether any task ran)."""
     tasks = stage.tasks or ctx.recipe.executor.tasks
     forgotten = reuse_checked(ctx, stage, tasks, redo_all=redo_all, log=log)
-    pipeline = [
-        *stage.pipeline,
-        verify.TaskManifest(ctx.stage_manifests(stage.name), stage.pipeline),
-    ]
+    pipeline = stage_pipeline(ctx, stage)
     executor = make_executor(
-        ctx.recipe.executor, pipeline, logging_dir=ctx.stage_logs(stage.name), tasks=tasks
+        ctx.recipe.executor,
+        pipeline,
+        logging_dir=ctx.stage_logs(stage.name),
+        tasks=tasks,
+        resources=stage.resources,
+        stage=stage.name,
     )
     done = tasks - len(executor.get_incomplete_ranks(range(tasks)))
     note = f", {done} already done" if done else ""
@@ -146,7 +153,6 @@ def run_stage(
     if done < tasks:
         try:
             executor.run()
-            wait_for_tasks(executor, tasks)
         except FactoryError as raised:  # a user-fixable problem found by a task: its own line
             raise raised from None
         except Exception as raised:  # anything else a task raised: one line, exit 1
@@ -261,12 +267,18 @@ def _build_locked(recipe: RecipeBase, ctx: BuildContext, store, log: Log) -> Bui
     plan = kinds.get(recipe.kind_name).plan()
     stages = plan.stages(recipe, ctx)
     log(f"building {recipe.name} ({recipe.kind_name}) in {ctx.workdir}")
-    stage_stats: list[StageStats] = []
-    ran = False
-    for i, stage in enumerate(stages, 1):
-        stats, ran_now = run_stage(ctx, stage, i, len(stages), log, redo_all=ran)
-        stage_stats.append(stats)
-        ran = ran or ran_now
+    check_stage_names(recipe.executor, [stage.name for stage in stages])
+    if recipe.executor.type == "slurm":  # all stages submitted up front, then watched
+        from factory.builds.slurm import run_stages_with_stats
+
+        stage_stats = run_stages_with_stats(ctx, stages, log)
+    else:
+        stage_stats: list[StageStats] = []
+        ran = False
+        for i, stage in enumerate(stages, 1):
+            stats, ran_now = run_stage(ctx, stage, i, len(stages), log, redo_all=ran)
+            stage_stats.append(stats)
+            ran = ran or ran_now
 
     dataset = assemble(
         ctx.rows_dir,

@@ -14,18 +14,22 @@ Four datatrove steps, each unaware of the executor that runs it:
 4. `DedupFilter` (any number of tasks): drops the removed documents with the reason and the
    document they duplicated, and cuts repeated paragraphs out of low-quality sources.
 
-Memory bounds: a signature task holds its own documents' records (about 32 bytes per key, i.e.
-(2 + bands) keys per document, plus 4 bytes per permutation), so more tasks means less memory
-per task. A bucket task never loads a whole key file: it walks the 64-bit key space in ranges
-holding about `chunk_records` records, slicing every task's sorted, memory-mapped file with a
-binary search. Signatures are read through memory maps. The cluster task holds only duplicate
-pairs and removed paragraphs, and a filter task loads only the removals of the shard it reads.
-No step holds all documents.
+Memory bounds (`dedup.memory_gb`, whatever the input size): a signature task keeps its keys in
+one preallocated array of about `memory_gb` / 2 and, when it is full, sorts it and spills it to
+disk as one sorted run per key kind (`kind{k}/{rank}-{run}.npy`); MinHash signatures are appended
+to a raw file (`minhash/{rank}.u32`) as they are computed. A bucket task owns whole key kinds
+(kind `k` goes to task `k % world_size`) and walks each kind's 64-bit key space in hash ranges
+holding about `memory_gb` / 4 worth of records, slicing every run with a binary search on its
+memory map, so its memory is set by the recipe, not by how many documents a task read; its
+pairs go to disk per kind. The cluster task holds only the duplicate pairs (a vectorized
+union-find over their keys) and a filter task loads only the removals of the shard it reads.
+No step holds all documents. Every node must see the index folder at the same path.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -73,6 +77,7 @@ PAIR = np.dtype(
     ]
 )
 _ORDER = ["hash", "prio", "file", "rec"]
+ID_KEY = np.dtype([("prio", "<u4"), ("file", "<u4"), ("rec", "<u8")])
 
 
 # -- keys -------------------------------------------------------------------------------
@@ -131,9 +136,17 @@ class MinHasher:
         values = (np.outer(x, self.a) + self.b) % _MERSENNE
         return (values.min(axis=0) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
-    def band_keys(self, signature: np.ndarray) -> list[int]:
-        rows = signature.reshape(self.bands, self.rows)
-        return [xxhash.xxh3_64_intdigest(row.tobytes()) for row in rows]
+    def band_keys_array(self, signature: np.ndarray) -> np.ndarray:
+        """One 64-bit key per band: equal exactly when the band's `rows` values are equal (up to
+        64-bit collisions), computed for all bands at once (FNV-1a style, with a final mix)."""
+        rows = signature.reshape(self.bands, self.rows).astype(np.uint64)
+        h = np.full(self.bands, 0xCBF29CE484222325, dtype=np.uint64)
+        for j in range(self.rows):
+            h = (h ^ rows[:, j]) * np.uint64(0x100000001B3)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        return h
 
 
 def minhasher_for(recipe_seed: int, ngram: int, bands: int, rows: int) -> MinHasher:
@@ -155,10 +168,67 @@ class StampShard(PipelineStep):
             yield doc
 
 
-class DedupSignatures(PipelineStep):
-    """Writes dedup keys and MinHash signatures of every document.
+RECORD_BYTES = RECORD.itemsize
 
-    Input columns: text, metadata.{key, url, shard, source}. Output: files under `folder`.
+
+def records_for(memory_gb: float, share: float) -> int:
+    """How many key records fit in `share` of `memory_gb` (at least 1000)."""
+    return max(1000, int(memory_gb * share * 2**30) // RECORD_BYTES)
+
+
+class _SortedRuns:
+    """Records of every key kind in one preallocated array; sorted and spilled per kind when full."""
+
+    def __init__(
+        self, folder: Path, rank: int, n_kinds: int, capacity: int, dtype=RECORD, subdir=None
+    ):
+        self.folder, self.rank, self.n_kinds = folder, rank, n_kinds
+        self.subdir = subdir  # one folder for every kind (paragraphs), else kind{k}
+        self.buf = np.zeros(capacity, dtype=dtype)
+        self.kind = np.zeros(capacity, dtype=np.uint16)
+        self.n = 0
+        self.runs = 0
+
+    def add(self, kind, hashes, head: tuple) -> None:
+        """Append records: `kind` (one value or one per hash), their hashes, and a shared head."""
+        hashes = np.atleast_1d(np.asarray(hashes, dtype=np.uint64))
+        if self.n + len(hashes) > len(self.buf):
+            self.spill()
+        i, j = self.n, self.n + len(hashes)
+        rows = self.buf[i:j]
+        rows["hash"] = hashes
+        for name, value in zip(RECORD.names[1:], head):
+            rows[name] = value
+        self.kind[i:j] = kind
+        self.n = j
+
+    def add_rows(self, kind: int, rows: np.ndarray) -> None:
+        if self.n + len(rows) > len(self.buf):
+            self.spill()
+        self.buf[self.n : self.n + len(rows)] = rows
+        self.kind[self.n : self.n + len(rows)] = kind
+        self.n += len(rows)
+
+    def spill(self) -> None:
+        rows, kinds = self.buf[: self.n], self.kind[: self.n]
+        names = list(rows.dtype.names)
+        keys = [rows[name] for name in reversed(_ORDER + (["para"] if "para" in names else []))]
+        order = np.lexsort([*keys, kinds])
+        rows, kinds = rows[order], kinds[order]
+        bounds = np.searchsorted(kinds, np.arange(self.n_kinds + 1))
+        for kind in range(self.n_kinds):
+            part = rows[bounds[kind] : bounds[kind + 1]]
+            if len(part) or self.runs == 0:  # every kind has a run 0, so an empty task is visible
+                where = self.subdir or f"kind{kind:03d}"
+                save_npy_atomic(self.folder / where / f"{self.rank:05d}-{self.runs:04d}.npy", part)
+        self.runs += 1
+        self.n = 0
+
+
+class DedupSignatures(PipelineStep):
+    """Writes dedup keys and MinHash signatures of every document, in memory bounded by `memory_gb`.
+
+    Input columns: text, id, metadata.{key, url, shard, source}. Output: files under `folder`.
     """
 
     name = "🔑 Dedup signatures"
@@ -173,51 +243,75 @@ class DedupSignatures(PipelineStep):
         exact: bool = True,
         near: bool = True,
         paragraph_min_chars: int | None = None,
+        memory_gb: float = 2.0,
     ):
         super().__init__()
         self.folder = Path(folder)
         self.hasher = hasher
         self.url, self.exact, self.near = url, exact, near
         self.paragraph_min_chars = paragraph_min_chars
+        self.memory_gb = memory_gb
+
+    def _clear(self, rank: int) -> None:
+        """A rerun task starts clean: runs of an earlier attempt would be read twice."""
+        for pattern in ("kind*", "paragraphs", "minhash", "ids"):
+            for old in self.folder.glob(f"{pattern}/{rank:05d}[-.]*"):
+                old.unlink()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        self._clear(rank)
         n_kinds = 2 + self.hasher.bands
-        records: list[list[tuple]] = [[] for _ in range(n_kinds)]
-        para_records: list[tuple] = []
-        signatures: list[np.ndarray] = []
-        for pos, doc in enumerate(data):
-            with self.track_time():
-                prio, file, rec = doc.metadata["key"]
-                head = (prio, file, rec, doc.metadata.get(SHARD_KEY, 0), rank, pos)
-                if self.url and doc.metadata.get("url"):
-                    records[KIND_URL].append((_h64(normalize_url(doc.metadata["url"])), *head))
-                if self.exact:
-                    records[KIND_EXACT].append((exact_key(doc.text), *head))
-                if self.near:
-                    sig = self.hasher.signature(doc.text)
-                    signatures.append(sig)
-                    for band, key in enumerate(self.hasher.band_keys(sig)):
-                        records[2 + band].append((key, *head))
-                if self.paragraph_min_chars is not None:
-                    for index, para in enumerate(paragraphs(doc.text)):
-                        if len(para) >= self.paragraph_min_chars:
-                            para_records.append((exact_key(para), *head, index))
-                self.stat_update("documents")
-        for kind, rows in enumerate(records):
-            _save_sorted(self.folder / f"kind{kind:03d}" / f"{rank:05d}.npy", rows, RECORD)
-        if self.paragraph_min_chars is not None:
-            _save_sorted(self.folder / "paragraphs" / f"{rank:05d}.npy", para_records, PARA_RECORD)
+        capacity = records_for(self.memory_gb, 0.4)
+        runs = _SortedRuns(self.folder, rank, n_kinds, capacity)
+        paras = (
+            _SortedRuns(self.folder, rank, 1, capacity // 4, PARA_RECORD, subdir="paragraphs")
+            if self.paragraph_min_chars is not None
+            else None
+        )
+        band_kinds = np.arange(2, n_kinds, dtype=np.uint16)
         width = self.hasher.bands * self.hasher.rows
-        sigs = np.stack(signatures) if signatures else np.zeros((0, width), dtype=np.uint32)
-        save_npy_atomic(self.folder / "minhash" / f"{rank:05d}.npy", sigs)
+        sig_path = self.folder / "minhash" / f"{rank:05d}.u32"
+        sig_path.parent.mkdir(parents=True, exist_ok=True)
+        ids_path = self.folder / "ids" / f"{rank:05d}.jsonl"
+        ids_path.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            open(sig_path.with_suffix(".tmp"), "wb") as sigs,
+            open(ids_path.with_suffix(".tmp"), "w", encoding="utf-8") as ids,
+        ):
+            for pos, doc in enumerate(data):
+                with self.track_time():
+                    prio, file, rec = doc.metadata["key"]
+                    head = (prio, file, rec, doc.metadata.get(SHARD_KEY, 0), rank, pos)
+                    if self.url and doc.metadata.get("url"):
+                        runs.add(KIND_URL, _h64(normalize_url(doc.metadata["url"])), head)
+                    if self.exact:
+                        runs.add(KIND_EXACT, exact_key(doc.text), head)
+                    if self.near:
+                        sig = self.hasher.signature(doc.text)
+                        sigs.write(sig.tobytes())
+                        runs.add(band_kinds, self.hasher.band_keys_array(sig), head)
+                    if paras is not None:
+                        for index, para in enumerate(paragraphs(doc.text)):
+                            if len(para) >= self.paragraph_min_chars:
+                                row = np.zeros(1, dtype=PARA_RECORD)
+                                row[list(RECORD.names)] = (exact_key(para), *head)
+                                row["para"] = index
+                                paras.add_rows(0, row)
+                    # the kept copy of a cluster is named by its id and source in `duplicate_of`
+                    source = json.dumps([doc.id, doc.metadata.get("source")])
+                    ids.write(f"{prio}\t{file}\t{rec}\t{source}\n")
+                    self.stat_update("documents")
+            for handle in (sigs, ids):
+                handle.flush()
+                os.fsync(handle.fileno())
+        runs.spill()
+        if paras is not None:
+            paras.spill()
+        sig_path.with_suffix(".tmp").replace(sig_path)
+        ids_path.with_suffix(".tmp").replace(ids_path)
+        (self.folder / "minhash" / f"{rank:05d}.width").write_text(str(width))
         return
         yield  # a generator that yields nothing: the last step of its stage
-
-
-def _save_sorted(path: Path, rows: list[tuple], dtype: np.dtype) -> None:
-    array = np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)
-    array.sort(order=_ORDER + (["para"] if "para" in dtype.names else []))
-    save_npy_atomic(path, array)
 
 
 # -- step 2: buckets --------------------------------------------------------------------------
@@ -262,23 +356,24 @@ class DedupBuckets(PipelineStep):
         n_kinds: int,
         threshold: float,
         low_quality_priorities: list[int],
-        chunk_records: int = 2_000_000,
+        memory_gb: float = 2.0,
     ):
         super().__init__()
         self.folder = Path(folder)
         self.n_kinds = n_kinds
         self.threshold = threshold
         self.low_quality = np.array(sorted(low_quality_priorities), dtype=np.uint32)
-        self.chunk_records = chunk_records
+        # a chunk is copied about four times (slice, concatenate, sort, group heads)
+        self.chunk_records = records_for(memory_gb, 0.15)
         self._sigs: dict[int, np.ndarray] = {}
 
     def _signature_rows(self, srank: np.ndarray, pos: np.ndarray) -> np.ndarray:
         out = None
         for r in np.unique(srank):
             if int(r) not in self._sigs:
-                self._sigs[int(r)] = np.load(
-                    self.folder / "minhash" / f"{int(r):05d}.npy", mmap_mode="r"
-                )
+                width = int((self.folder / "minhash" / f"{int(r):05d}.width").read_text())
+                raw = np.memmap(self.folder / "minhash" / f"{int(r):05d}.u32", np.uint32, "r")
+                self._sigs[int(r)] = raw.reshape(-1, width)
             sel = srank == r
             rows = self._sigs[int(r)][pos[sel].astype(np.int64)]
             if out is None:
@@ -287,7 +382,7 @@ class DedupBuckets(PipelineStep):
         return out
 
     def _pairs(self, chunk: np.ndarray, kind: int) -> np.ndarray:
-        chunk.sort(order=_ORDER)
+        chunk = chunk[np.lexsort([chunk[name] for name in reversed(_ORDER)])]
         starts = np.r_[True, chunk["hash"][1:] != chunk["hash"][:-1]]
         group = np.cumsum(starts) - 1
         heads = chunk[np.flatnonzero(starts)][group]
@@ -319,20 +414,22 @@ class DedupBuckets(PipelineStep):
     def run(
         self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
     ) -> DocumentsPipeline:
-        pairs, cuts = [], []
+        cuts = []
+        total = 0
         for kind in range(rank, self.n_kinds, world_size):
             arrays = [
                 np.load(f, mmap_mode="r") for f in finished_npy(self.folder / f"kind{kind:03d}")
             ]
-            for chunk in _ranges(arrays, self.chunk_records):
-                pairs.append(self._pairs(chunk, kind))
+            pairs = [self._pairs(chunk, kind) for chunk in _ranges(arrays, self.chunk_records)]
+            out = np.concatenate(pairs) if pairs else np.zeros(0, dtype=PAIR)
+            total += len(out)
+            # per kind, named by the kind: the same file whatever the task count
+            save_npy_atomic(self.folder / "pairs" / f"kind{kind:03d}.npy", out)
+        self.stat_update("pairs", value=int(total))
         if rank == 0 and len(self.low_quality) and (self.folder / "paragraphs").is_dir():
             arrays = [np.load(f, mmap_mode="r") for f in finished_npy(self.folder / "paragraphs")]
             for chunk in _ranges(arrays, self.chunk_records):
                 cuts.append(self._paragraph_cuts(chunk))
-        out = np.concatenate(pairs) if pairs else np.zeros(0, dtype=PAIR)
-        self.stat_update("pairs", value=int(len(out)))
-        save_npy_atomic(self.folder / "pairs" / f"{rank:05d}.npy", out)
         para = np.concatenate(cuts) if cuts else np.zeros(0, dtype=PARA_RECORD)
         self.stat_update("paragraph_cuts", value=int(len(para)))
         save_npy_atomic(self.folder / "para" / f"{rank:05d}.npy", para)
@@ -347,7 +444,9 @@ class DedupClusters(PipelineStep):
     """Union-find over duplicate pairs; writes `removals/{shard}.json` (what goes, what it duplicated).
 
     A removed document's reason is the most direct match that links it into its cluster
-    (URL, then exact text, then near), and `duplicate_of` is the cluster's kept copy.
+    (URL, then exact text, then near), and `duplicate_of` is the cluster's kept copy: its id and
+    source. Vectorized: keys become integers (`np.unique`, which sorts them in preference order),
+    and labels shrink to each component's minimum by relaxation and pointer jumping.
     """
 
     name = "🧩 Dedup clusters"
@@ -358,43 +457,55 @@ class DedupClusters(PipelineStep):
         self.folder = Path(folder)
         self.sources = sources
 
+    def _kept_names(self, roots: set[tuple]) -> dict[tuple, dict]:
+        """Id and source of each kept copy, from the signature tasks' id tables (streamed)."""
+        names: dict[tuple, dict] = {}
+        for path in sorted((self.folder / "ids").glob("*.jsonl")):
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    prio, file, rec, rest = line.split("\t", 3)
+                    key = (int(prio), int(file), int(rec))
+                    if key in roots:
+                        doc_id, source = json.loads(rest)
+                        names[key] = {"id": doc_id, "source": source}
+        return names
+
     def run(
         self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
     ) -> DocumentsPipeline:
-        parent: dict[tuple, tuple] = {}
-
-        def find(x):
-            root = x
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while parent.get(x, x) != root:  # path compression
-                parent[x], x = root, parent[x]
-            return root
-
-        shards: dict[tuple, int] = {}
-        kinds: dict[tuple, int] = {}
-        files = finished_npy(self.folder / "pairs")
-        for path in files:
-            for p in np.load(path):
-                a = (int(p["prio"]), int(p["file"]), int(p["rec"]))
-                b = (int(p["oprio"]), int(p["ofile"]), int(p["orec"]))
-                shards[a] = int(p["shard"])
-                kind = min(int(p["kind"]), 2)
-                kinds[a] = min(kinds.get(a, kind), kind)
-                ra, rb = find(a), find(b)
-                if ra != rb:  # the preferred key becomes the root: priority wins
-                    lo, hi = (ra, rb) if ra < rb else (rb, ra)
-                    parent[hi] = lo
+        parts = [np.load(path) for path in finished_npy(self.folder / "pairs")]
+        pairs = np.concatenate(parts) if parts else np.zeros(0, dtype=PAIR)
+        member = np.zeros(len(pairs), dtype=ID_KEY)
+        other = np.zeros(len(pairs), dtype=ID_KEY)
+        for name in ID_KEY.names:
+            member[name], other[name] = pairs[name], pairs["o" + name]
+        keys, inverse = np.unique(np.concatenate([member, other]), return_inverse=True)
+        a, b = inverse[: len(pairs)], inverse[len(pairs) :]
+        label = np.arange(len(keys))
+        while True:  # every key's label becomes the smallest (preferred) key of its component
+            low = np.minimum(label[a], label[b])
+            new = label.copy()
+            np.minimum.at(new, a, low)
+            np.minimum.at(new, b, low)
+            new = new[new]
+            if np.array_equal(new, label):
+                break
+            label = new
+        kind = np.full(len(keys), 255, dtype=np.uint32)
+        np.minimum.at(kind, a, np.minimum(pairs["kind"], 2))
+        shard = np.zeros(len(keys), dtype=np.uint32)
+        shard[a] = pairs["shard"]
+        removed = np.flatnonzero((label != np.arange(len(keys))) & (kind != 255))
+        roots = {tuple(int(v) for v in keys[i]) for i in np.unique(label[removed])}
+        kept = self._kept_names(roots)
         removals: dict[int, dict[str, dict]] = {}
-        for key, shard in shards.items():
-            root = find(key)
-            if root == key:
-                continue
+        for i in removed.tolist():
+            root = tuple(int(v) for v in keys[label[i]])
             entry = {
-                "reason": REASONS.get(kinds[key], NEAR_REASON),
-                "duplicate_of": {"source": self.sources[root[0]], "key": list(root)},
+                "reason": REASONS.get(int(kind[i]), NEAR_REASON),
+                "duplicate_of": kept.get(root, {"id": None, "source": self.sources[root[0]]}),
             }
-            removals.setdefault(shard, {})[json.dumps(list(key))] = entry
+            removals.setdefault(int(shard[i]), {})[json.dumps([int(v) for v in keys[i]])] = entry
             self.stat_update(entry["reason"])
         cuts: dict[int, dict[str, list[int]]] = {}
         for path in finished_npy(self.folder / "para"):
@@ -405,9 +516,12 @@ class DedupClusters(PipelineStep):
         out.mkdir(parents=True, exist_ok=True)
         for stale in out.glob("*.json"):
             stale.unlink()
-        for shard in sorted(set(removals) | set(cuts)):
-            payload = {"documents": removals.get(shard, {}), "paragraphs": cuts.get(shard, {})}
-            write_text_atomic(out / f"{shard:05d}.json", json.dumps(payload, sort_keys=True))
+        for shard_id in sorted(set(removals) | set(cuts)):
+            payload = {
+                "documents": removals.get(shard_id, {}),
+                "paragraphs": cuts.get(shard_id, {}),
+            }
+            write_text_atomic(out / f"{shard_id:05d}.json", json.dumps(payload, sort_keys=True))
         return
         yield
 

@@ -20,6 +20,7 @@ from factory.corpus.dedup import (
     StampShard,
     minhasher_for,
 )
+from factory.corpus.excluded import ExcludedRows
 from factory.corpus.filters import SCORES_KEY, make_filters
 from factory.corpus.normalize import InputLimitsFilter, Normalizer
 from factory.corpus.readers import SourceFile, SourceReader
@@ -28,6 +29,7 @@ from factory.corpus.report import card_tables, write_plots
 from factory.corpus.splits import SplitAssign, SplitKeys, SplitPlan
 from factory.corpus.stats import CorpusStats
 from factory.corpus.tokens import TokenizerRef, resolve_tokenizer
+from factory.recipe_base import StageResources
 
 _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 
@@ -96,6 +98,8 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
     split_keys = str(ctx.stage_dir("filter") / "split_keys")
     split_plan = str(ctx.stage_dir("split_plan") / "plan.json")
     tasks = recipe.executor.tasks
+    # the dedup buffers are bounded by `dedup.memory_gb`; 1 GB more for Python and the reader
+    dedup_resources = StageResources(mem_gb=d.memory_gb + 1.0)
 
     read = Stage(
         "read",
@@ -129,13 +133,16 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
                 exact=d.exact,
                 near=d.near,
                 paragraph_min_chars=d.paragraph_min_chars if low_quality else None,
+                memory_gb=d.memory_gb,
             ),
         ],
+        resources=dedup_resources,
     )
     buckets = Stage(
         "dedup_buckets",
-        [DedupBuckets(index, n_kinds, d.threshold, low_quality)],
+        [DedupBuckets(index, n_kinds, d.threshold, low_quality, memory_gb=d.memory_gb)],
         tasks=min(tasks, n_kinds),
+        resources=dedup_resources,
     )
     clusters = Stage(
         "dedup_clusters", [DedupClusters(index, [s.name for s in recipe.sources])], tasks=1
@@ -167,9 +174,17 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             RowWriter(ctx),
         ],
     )
+    excluded = Stage(
+        "excluded",
+        [
+            *(_exclusion_reader(ctx, stage_name) for stage_name in ("read", "filter")),
+            ExcludedRows(),
+            RowWriter(ctx),
+        ],
+    )
     tokenizer = resolve_tokenizer(recipe.stats.tokenizer, recipe.base_dir)
     if tokenizer is None:
-        return [read, signatures, buckets, clusters, filter_stage, plan, rows]
+        return [read, signatures, buckets, clusters, filter_stage, plan, rows, excluded]
     # its own stage, named by the tokenizer's fingerprint: `stats.tokenizer` stays out of the
     # recipe hash, so another tokenizer reuses every other stage and still gets counted
     label = _tokens_label(tokenizer)
@@ -180,7 +195,19 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             CorpusStats(stats, label, tokenizer=tokenizer.path),
         ],
     )
-    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows]
+    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows, excluded]
+
+
+def _exclusion_reader(ctx: BuildContext, stage: str) -> JsonlReader:
+    """Every exclusion writer's files of `stage` (one folder per filter), tagged with the stage."""
+    folder = ctx.exclusions_dir(stage)
+    folder.mkdir(parents=True, exist_ok=True)  # a stage that dropped nothing has no folder
+    return JsonlReader(
+        str(folder),
+        glob_pattern="*/*.jsonl.gz",
+        default_metadata={"dropped_in": stage},
+        shuffle_files=False,
+    )
 
 
 def _tokens_label(tokenizer: TokenizerRef) -> str:

