@@ -10,7 +10,8 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# ../shared/data beside the checkout (CI), or wherever FACTORY_SHARED_DATA points (a worktree elsewhere)
+SHARED_DATA = Path(os.environ.get("FACTORY_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 # Test files are imported with --import-mode=importlib (so equal basenames in different folders
 # don't clash); helper modules beside them are imported by plain name, so their folders go on sys.path.
