@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from factory.errors import InputError, RepoNotFound, RevisionNotFound
 from factory.evaluate.spec import DEFAULT_METRICS, DatasetTask, EvalSpec, suite_task_names
 from factory.train.pinning import PinnedDataset, data_files, pin
 
@@ -190,11 +191,20 @@ def command(
 
 
 def render(spec: EvalSpec, out_dir: Path, python: str | None = None) -> EvalConfig:
-    rendered = []
+    rendered, missing = [], []
     for task in spec.tasks:
         if isinstance(task, DatasetTask):
-            pinned, fewshot = _pin_task(task)
+            try:
+                pinned, fewshot = _pin_task(task)
+            except (RepoNotFound, RevisionNotFound):
+                missing.append(f"{task.task} ({task.dataset})")
+                continue
             rendered.append(RenderedTask(task.task, task_config(task, pinned, fewshot), pinned))
+    if missing:  # every absent benchmark at once, not the first one a run would trip on
+        raise InputError(
+            f"{len(missing)} dataset task(s) name datasets that are not published: {', '.join(missing)}; "
+            "import their files with a `kind: benchmark` recipe (see eval/README.md)"
+        )
     names = suite_task_names(spec.tasks)
     commands = [command(spec, out_dir, group, n, python) for n, group in fewshot_groups(spec)]
     return EvalConfig(spec, rendered, names, commands, out_dir)

@@ -63,7 +63,7 @@ def publish_referenced(refs: list[str], folder: Path) -> None:
 def test_train_examples(path, tmp_path):
     spec = read_spec(path, TrainSpec, "train spec")
     assert TrainSpec.model_validate(spec.model_dump(mode="json")) == spec
-    publish_referenced([d.dataset for d in spec.datasets], tmp_path)
+    publish_referenced([d.dataset for d in [*spec.datasets, *spec.test_datasets]], tmp_path)
     config = yaml.safe_load(axolotl_config.render(spec, path).text())
     assert len(config["datasets"]) == len(spec.datasets) and "learning_rate" in config
 
