@@ -221,16 +221,9 @@ def test_grid_matches_the_published_configs_field_by_field(rendered, shared_data
 def test_grid_configs_validate_against_axolotl_schema(tmp_path, grid_spec):
     """axolotl 0.19's own pydantic models (AxolotlInputConfig), where axolotl is importable or
     AXOLOTL_PYTHONPATH points at its unpacked wheel (installing its dependencies is not needed)."""
-    extra = os.environ.get("AXOLOTL_PYTHONPATH", "")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [extra, os.environ.get("PYTHONPATH", "")])),
-    }
-    probe = "import axolotl.utils.schemas.config"
-    if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode:
-        pytest.skip(
-            "axolotl is not importable (set AXOLOTL_PYTHONPATH to an unpacked axolotl wheel)"
-        )
+    from axolotl_schema import axolotl_env
+
+    env = axolotl_env()
     paths = []
     for run in grid.expand(grid_spec):
         out = tmp_path / f"{run.name}.yaml"
