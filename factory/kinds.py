@@ -42,6 +42,15 @@ for _name, _cls in (
     ("preferences", "PreferencesRecipe"),
 ):
     register(Kind(_name, f"factory.{_name}.recipe", _cls, f"factory.{_name}.plan"))
+# benchmark files imported for lm-eval dataset tasks (lives with the eval wrapper)
+register(
+    Kind(
+        "benchmark",
+        "factory.evaluate.benchmark.recipe",
+        "BenchmarkRecipe",
+        "factory.evaluate.benchmark.plan",
+    )
+)
 
 
 def _load_plugins() -> None:

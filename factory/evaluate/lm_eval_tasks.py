@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from factory.errors import InputError, RepoNotFound, RevisionNotFound
 from factory.evaluate.spec import DEFAULT_METRICS, DatasetTask, EvalSpec, suite_task_names
 from factory.train.pinning import PinnedDataset, data_files, pin
 
@@ -36,8 +37,13 @@ class EvalConfig:
     spec: EvalSpec
     tasks: list[RenderedTask]  # generated dataset tasks
     task_names: list[str]  # every task of the suite, in spec order
-    command: list[str]
+    commands: list[list[str]]  # one lm_eval run per distinct few-shot count
     out_dir: Path
+
+    @property
+    def command(self) -> list[str]:
+        """The first (for most suites the only) command."""
+        return self.commands[0]
 
     def suite(self) -> dict:
         return {
@@ -57,7 +63,7 @@ class EvalConfig:
                 "model": self.spec.model,
                 "model_revision": self.spec.model_revision,
                 "tasks": [{"task": name, **self._task_lineage(name)} for name in self.task_names],
-                "command": self.command,
+                "commands": self.commands,
             }
         }
 
@@ -125,7 +131,24 @@ def _pin_task(task: DatasetTask) -> tuple[PinnedDataset, PinnedDataset | None]:
     return pinned, fewshot
 
 
-def command(spec: EvalSpec, out_dir: Path, task_names: list[str]) -> list[str]:
+def fewshot_groups(spec: EvalSpec) -> list[tuple[int | None, list[str]]]:
+    """Tasks grouped by their few-shot count (lm-eval's --num_fewshot is one per run), in suite order."""
+    groups: dict[int | None, list[str]] = {}
+    for task in spec.tasks:
+        groups.setdefault(spec.fewshot_for(task), []).append(
+            task if isinstance(task, str) else task.task
+        )
+    return list(groups.items())
+
+
+def command(
+    spec: EvalSpec,
+    out_dir: Path,
+    task_names: list[str],
+    num_fewshot: int | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """One lm_eval command line; `python -m lm_eval` when `python` names the interpreter that has it."""
     model_args = ",".join(
         [
             f"pretrained={spec.model}",
@@ -136,7 +159,7 @@ def command(spec: EvalSpec, out_dir: Path, task_names: list[str]) -> list[str]:
     output = Path(spec.output_path)
     output = output if output.is_absolute() else out_dir / output
     argv = [
-        "lm_eval",
+        *([python, "-m", "lm_eval"] if python else ["lm_eval"]),
         "--model",
         "hf",
         "--model_args",
@@ -152,27 +175,47 @@ def command(spec: EvalSpec, out_dir: Path, task_names: list[str]) -> list[str]:
         "--seed",
         str(spec.seed),
     ]
-    if spec.num_fewshot is not None:
-        argv += ["--num_fewshot", str(spec.num_fewshot)]
+    if num_fewshot is not None:
+        argv += ["--num_fewshot", str(num_fewshot)]
+    if spec.device is not None:
+        argv += ["--device", spec.device]
+    if spec.apply_chat_template:
+        argv.append("--apply_chat_template")
+    if spec.fewshot_as_multiturn:
+        argv.append("--fewshot_as_multiturn")
+    if spec.log_samples:
+        argv.append("--log_samples")
     if spec.limit is not None:
         argv += ["--limit", str(spec.limit)]
     return argv
 
 
-def render(spec: EvalSpec, out_dir: Path) -> EvalConfig:
-    rendered = []
+def render(spec: EvalSpec, out_dir: Path, python: str | None = None) -> EvalConfig:
+    rendered, missing = [], []
     for task in spec.tasks:
         if isinstance(task, DatasetTask):
-            pinned, fewshot = _pin_task(task)
+            try:
+                pinned, fewshot = _pin_task(task)
+            except (RepoNotFound, RevisionNotFound):
+                missing.append(f"{task.task} ({task.dataset})")
+                continue
             rendered.append(RenderedTask(task.task, task_config(task, pinned, fewshot), pinned))
+    if missing:  # every absent benchmark at once, not the first one a run would trip on
+        raise InputError(
+            f"{len(missing)} dataset task(s) name datasets that are not published: {', '.join(missing)}; "
+            "import their files with a `kind: benchmark` recipe (see eval/README.md)"
+        )
     names = suite_task_names(spec.tasks)
-    return EvalConfig(spec, rendered, names, command(spec, out_dir, names), out_dir)
+    commands = [command(spec, out_dir, group, n, python) for n, group in fewshot_groups(spec)]
+    return EvalConfig(spec, rendered, names, commands, out_dir)
 
 
-def write(spec: EvalSpec, out_dir: Path, spec_path: Path | None = None) -> EvalConfig:
+def write(
+    spec: EvalSpec, out_dir: Path, spec_path: Path | None = None, python: str | None = None
+) -> EvalConfig:
     """Write `<task>.yaml` per dataset task, `<suite>.yaml`, `lineage.json` and `command.sh` into `out_dir`."""
     out_dir = out_dir.resolve()
-    result = render(spec, out_dir)
+    result = render(spec, out_dir, python)
     out_dir.mkdir(parents=True, exist_ok=True)
     header = GENERATED.format(source=f" from {spec_path}" if spec_path else "")
     dump = lambda data: yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)  # noqa: E731
@@ -183,6 +226,7 @@ def write(spec: EvalSpec, out_dir: Path, spec_path: Path | None = None) -> EvalC
         json.dumps(result.lineage(spec_path), indent=1) + "\n", encoding="utf-8"
     )
     (out_dir / "command.sh").write_text(
-        "#!/bin/sh\n" + shlex.join(result.command) + "\n", encoding="utf-8"
+        "#!/bin/sh\nset -e\n" + "".join(shlex.join(c) + "\n" for c in result.commands),
+        encoding="utf-8",
     )
     return result

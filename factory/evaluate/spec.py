@@ -145,6 +145,25 @@ class EvalSpec(StrictModel):
     num_fewshot: int | None = Field(
         None, ge=0, description="Few-shot examples for every task (lm-eval --num_fewshot)."
     )
+    fewshot: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Per task name: few-shot examples instead of num_fewshot (e.g. {bbq: 4}); "
+        "lm-eval runs once per distinct count.",
+    )
+    apply_chat_template: bool = Field(
+        False,
+        description="lm-eval --apply_chat_template: prompts go through the model's chat template.",
+    )
+    fewshot_as_multiturn: bool = Field(
+        False,
+        description="lm-eval --fewshot_as_multiturn: few-shot examples as chat turns (needs apply_chat_template).",
+    )
+    log_samples: bool = Field(
+        False, description="lm-eval --log_samples: keep every prompt and answer."
+    )
+    device: str | None = Field(
+        None, description="lm-eval --device (e.g. cuda, cpu); default: lm-eval's."
+    )
     batch_size: str = Field("auto", description="lm-eval --batch_size.")
     seed: int = Field(
         1234, description="lm-eval --seed (python, numpy, torch and few-shot sampling)."
@@ -177,6 +196,26 @@ class EvalSpec(StrictModel):
         if duplicates:
             raise ValueError(f"task names must be unique (repeated: {', '.join(duplicates)})")
         return tasks
+
+    @model_validator(mode="after")
+    def _fewshot_options(self) -> EvalSpec:
+        unknown = sorted(set(self.fewshot) - set(suite_task_names(self.tasks)))
+        if unknown:
+            raise ValueError(f"fewshot names tasks the suite does not list: {', '.join(unknown)}")
+        if self.fewshot_as_multiturn and not self.apply_chat_template:
+            raise ValueError(
+                "fewshot_as_multiturn needs apply_chat_template: true (lm-eval refuses it otherwise)"
+            )
+        return self
+
+    def fewshot_for(self, task: str | DatasetTask) -> int | None:
+        """The few-shot count of one task: `fewshot`, else the dataset task's own, else num_fewshot."""
+        name = task if isinstance(task, str) else task.task
+        if name in self.fewshot:
+            return self.fewshot[name]
+        if isinstance(task, DatasetTask) and task.num_fewshot is not None:
+            return task.num_fewshot
+        return self.num_fewshot
 
     @model_validator(mode="after")
     def _suite_name_free(self) -> EvalSpec:

@@ -59,13 +59,13 @@ def test_eval_config_user_errors(tmp_path, factory_home):
     )
 
 
-def test_run_without_lm_eval_names_the_package(tmp_path, factory_home):
+def test_run_with_a_python_lacking_lm_eval_is_one_line(tmp_path, factory_home):
     spec = tmp_path / "eval.yaml"
     spec.write_text(SPEC.format(ref="latxa/magpie-eu@v1"))
     line = one_error_line(
-        run_cli("eval-config", str(spec), "--run", home=factory_home, PATH="/usr/bin:/bin")
+        run_cli("eval", str(spec), home=factory_home, LM_EVAL_PYTHON="/usr/bin/false")
     )
-    assert (
-        line
-        == "error: factory eval-config --run needs the Python module `lm_eval`, which is not installed: pip install lm-eval"
+    assert line == (
+        "error: LM_EVAL_PYTHON=/usr/bin/false cannot import lm_eval: "
+        "point it at a python with lm-eval installed"
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
+from support.helpers import one_error_line, run_cli
 from train_fixtures import CONVERSATIONS, conversation_files
 
 from factory.errors import InputError
@@ -100,7 +101,7 @@ def test_local_task_yaml_suite_and_command(tmp_path, local_dataset):
         "task": ["xcopa_eu", "chat_eu"],
         "metadata": {"version": 1.0},
     }
-    argv = shlex.split((out / "command.sh").read_text().splitlines()[1])
+    argv = shlex.split((out / "command.sh").read_text().splitlines()[2])
     assert argv == result.command
     assert argv[:5] == [
         "lm_eval",
@@ -109,7 +110,11 @@ def test_local_task_yaml_suite_and_command(tmp_path, local_dataset):
         "--model_args",
         f"pretrained=HiTZ/Latxa-Llama-3.1-8B-Instruct,revision={MODEL_SHA},dtype=bfloat16",
     ]
-    assert argv[argv.index("--tasks") + 1] == "xcopa_eu,chat_eu"
+    # xcopa_eu takes lm-eval's default few-shot count, chat_eu its own: two runs
+    assert argv[argv.index("--tasks") + 1] == "xcopa_eu" and "--num_fewshot" not in argv
+    second = result.commands[1]
+    assert second[second.index("--tasks") + 1 :][:1] == ["chat_eu"]
+    assert second[second.index("--num_fewshot") + 1] == "1"
     assert argv[argv.index("--include_path") + 1] == str(out.resolve())
     assert argv[argv.index("--output_path") + 1] == str(out.resolve() / "results")
     lineage = json.loads((out / "lineage.json").read_text())["factory_lineage"]
@@ -203,12 +208,41 @@ def test_lm_eval_task_manager_loads_generated_tasks(tmp_path, local_dataset, fac
     assert chat["dataset_revision"] == local_dataset.sha
 
 
+def test_per_task_fewshot_splits_the_run_and_flags_follow_the_spec(tmp_path, local_dataset):
+    suite = spec(
+        "bbq",
+        "xcopa_eu",
+        chat_task("latxa/magpie-eu@v1", fewshot_split="train", num_fewshot=1),
+        num_fewshot=5,
+        fewshot={"bbq": 4},
+        apply_chat_template=True,
+        fewshot_as_multiturn=True,
+        log_samples=True,
+    )
+    result = lm_eval_tasks.write(suite, tmp_path / "tasks", python="/venv/bin/python")
+    runs = [(c[c.index("--tasks") + 1], c[c.index("--num_fewshot") + 1]) for c in result.commands]
+    assert runs == [("bbq", "4"), ("xcopa_eu", "5"), ("chat_eu", "1")]
+    first = result.commands[0]
+    assert first[:3] == ["/venv/bin/python", "-m", "lm_eval"]
+    assert {"--apply_chat_template", "--fewshot_as_multiturn", "--log_samples"} <= set(first)
+    script = (tmp_path / "tasks" / "command.sh").read_text().splitlines()
+    assert [shlex.split(line) for line in script[2:]] == result.commands
+
+
+def test_fewshot_options_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="fewshot names tasks the suite does not list: bqq"):
+        spec("bbq", fewshot={"bqq": 4})
+    with pytest.raises(ValueError, match="fewshot_as_multiturn needs apply_chat_template"):
+        spec("bbq", fewshot_as_multiturn=True)
+
+
 @pytest.mark.slow
-def test_lm_eval_runs_the_generated_suite(tmp_path, local_dataset):
-    """The printed command, run by lm-eval on a tiny local model: results carry versions and dataset shas."""
+def test_factory_eval_runs_a_local_suite_end_to_end(tmp_path, local_dataset, factory_home):
+    """`factory eval SPEC` on a tiny local model: task names checked, one run per few-shot count,
+    results with versions and dataset shas, lineage with what lm-eval reported."""
     from tiny_model import save_tiny_model
 
-    python = lm_eval_python()
+    lm_eval_python()  # skips where lm-eval is absent
     model = save_tiny_model(
         tmp_path / "model", [m["content"] for conv in CONVERSATIONS for m in conv]
     )
@@ -227,40 +261,78 @@ def test_lm_eval_runs_the_generated_suite(tmp_path, local_dataset):
             }
         ],
     }
-    suite = EvalSpec.model_validate(
-        {
-            "name": "suite",
-            "model": str(model),
-            "model_revision": "tiny",
-            "batch_size": "2",
-            "tasks": [
-                chat_task(
-                    "latxa/magpie-eu@v1", generation_kwargs={"until": ["\n"], "max_gen_toks": 4}
-                ),
-                ppl,
-            ],
-        }
-    )
-    result = lm_eval_tasks.write(suite, tmp_path / "tasks")
+    chat = {
+        **chat_task("latxa/magpie-eu@v1", generation_kwargs={"until": ["\n"], "max_gen_toks": 4}),
+        "fewshot_split": "train",
+    }
+    suite = {
+        "name": "suite",
+        "model": str(model),
+        "model_revision": "tiny",
+        "batch_size": "2",
+        "device": "cpu",
+        "apply_chat_template": True,
+        "fewshot_as_multiturn": True,
+        "log_samples": True,
+        "fewshot": {"chat_eu": 1},
+        "tasks": [chat, ppl],
+    }
+    spec_path = tmp_path / "suite.yaml"
+    spec_path.write_text(yaml.safe_dump(suite))
     env = {
-        **os.environ,
         "HF_DATASETS_OFFLINE": "1",
         "HF_HUB_OFFLINE": "1",
-        "HF_DATASETS_CACHE": str(tmp_path / "cache"),
+        "HF_DATASETS_CACHE": str(tmp_path / "c"),
     }
-    done = subprocess.run(
-        [python, "-m", "lm_eval", *result.command[1:]],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = run_cli("eval", str(spec_path), "--out", str(tmp_path / "run"), home=factory_home, **env)
     assert done.returncode == 0, done.stderr[-3000:]
-    [results_file] = list((tmp_path / "tasks" / "results").rglob("results_*.json"))
-    results = json.loads(results_file.read_text())
-    assert results["versions"] == {"chat_eu": 1.0, "ppl_eu": 2.0}
-    assert results["config"]["model_args"]["revision"] == "tiny"
-    for name in ("chat_eu", "ppl_eu"):
-        assert results["configs"][name]["metadata"]["dataset_revision"] == local_dataset.sha
-    assert results["results"]["ppl_eu"]["word_perplexity,none"] > 1
-    assert "exact_match,none" in results["results"]["chat_eu"]
+    files = sorted((tmp_path / "run" / "results").rglob("results_*.json"))
+    assert len(files) == 2  # chat_eu 1-shot, ppl_eu 0-shot: two lm-eval runs
+    merged = {}
+    for file in files:
+        data = json.loads(file.read_text())
+        assert data["config"]["model_args"]["revision"] == "tiny"
+        assert data["fewshot_as_multiturn"] is True and data["chat_template"]
+        merged.update(
+            {
+                t: (data["versions"][t], data["n-shot"][t], data["configs"][t])
+                for t in data["results"]
+            }
+        )
+    assert {t: v[:2] for t, v in merged.items()} == {"chat_eu": (1.0, 1), "ppl_eu": (2.0, 0)}
+    assert all(v[2]["metadata"]["dataset_revision"] == local_dataset.sha for v in merged.values())
+    assert len(list((tmp_path / "run" / "results").rglob("samples_*.jsonl"))) == 2
+    lineage = json.loads((tmp_path / "run" / "lineage.json").read_text())["factory_lineage"]
+    assert [
+        (t["task"], t["reported"]["version"], t["reported"]["n_shot"]) for t in lineage["tasks"]
+    ] == [
+        ("chat_eu", 1.0, 1),
+        ("ppl_eu", 2.0, 0),
+    ]
+    assert lineage["model_revision"] == "tiny" and [r["returncode"] for r in lineage["runs"]] == [
+        0,
+        0,
+    ]
+
+
+@pytest.mark.slow
+def test_factory_eval_refuses_unknown_task_names_before_running(tmp_path, factory_home):
+    lm_eval_python()
+    spec_path = tmp_path / "suite.yaml"
+    spec_path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "s",
+                "model": "m/m",
+                "model_revision": "r",
+                "tasks": ["xcopa_eu", "basqbbq", "xcopa_euu"],
+            }
+        )
+    )
+    line = one_error_line(
+        run_cli("eval", str(spec_path), "--out", str(tmp_path / "o"), home=factory_home)
+    )
+    assert line.startswith(
+        "error: lm-eval does not know 2 task(s): basqbbq, xcopa_euu (did you mean xcopa_eu?)"
+    )
+    assert not (tmp_path / "o" / "results").exists()

@@ -17,6 +17,11 @@ def save_tiny_model(folder: Path, texts: list[str]) -> Path:
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
     )
+    # a minimal chat template, so that lm-eval's --apply_chat_template has one to apply
+    tokenizer.chat_template = (
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
     torch.manual_seed(0)  # fixed weights: the scores are the same on every run
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=32, n_layer=1, n_head=2)
     GPT2LMHeadModel(config).save_pretrained(folder)

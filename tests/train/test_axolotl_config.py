@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,14 +129,9 @@ def test_hub_dataset_pinned_by_revision(hub, tmp_path):
 @pytest.mark.slow
 def test_config_validates_against_axolotl_schema(tmp_path, local_dataset):
     """axolotl's own pydantic schema, where axolotl is importable (or AXOLOTL_PYTHONPATH points at its unpacked wheel)."""
-    extra = os.environ.get("AXOLOTL_PYTHONPATH", "")
-    probe = "import axolotl.utils.schemas.config"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [extra, os.environ.get("PYTHONPATH", "")])),
-    }
-    if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode != 0:
-        pytest.skip("axolotl is not importable (pip install axolotl, or set AXOLOTL_PYTHONPATH)")
+    from axolotl_schema import axolotl_env
+
+    env = axolotl_env()
     out = tmp_path / "axolotl.yaml"
     axolotl_config.write(
         spec({"dataset": "latxa/magpie-eu@v1"}, micro_batch_size=1, num_epochs=1), out

@@ -16,8 +16,32 @@ from factory.train.spec import TrainSpec
 from factory.train.specfile import read_spec
 
 REPO = Path(__file__).resolve().parents[2]
-TRAIN_SPECS = sorted((REPO / "train").glob("*.yaml"))
-EVAL_SPECS = sorted((REPO / "eval").glob("*.yaml"))
+
+
+def _kind(path: Path) -> str:
+    data = yaml.safe_load(path.read_text())
+    return "grid" if "codes" in data else "tables" if "tables" in data else "spec"
+
+
+# train/ also holds grid specs (`factory train grid`), eval/ table specs (`factory eval report`)
+TRAIN_SPECS = [p for p in sorted((REPO / "train").glob("*.yaml")) if _kind(p) == "spec"]
+EVAL_SPECS = [p for p in sorted((REPO / "eval").glob("*.yaml")) if _kind(p) == "spec"]
+OTHER_SPECS = [
+    p
+    for folder in ("train", "eval")
+    for p in sorted((REPO / folder).glob("*.yaml"))
+    if _kind(p) != "spec"
+]
+
+
+@pytest.mark.parametrize("path", OTHER_SPECS, ids=lambda p: p.name)
+def test_grid_and_table_examples_validate(path):
+    from factory.evaluate.report import TableSpec
+    from factory.train.grid import GridSpec
+
+    model = GridSpec if _kind(path) == "grid" else TableSpec
+    spec = read_spec(path, model, "spec")
+    assert model.model_validate(spec.model_dump(mode="json")) == spec
 
 
 def publish_referenced(refs: list[str], folder: Path) -> None:
@@ -39,7 +63,7 @@ def publish_referenced(refs: list[str], folder: Path) -> None:
 def test_train_examples(path, tmp_path):
     spec = read_spec(path, TrainSpec, "train spec")
     assert TrainSpec.model_validate(spec.model_dump(mode="json")) == spec
-    publish_referenced([d.dataset for d in spec.datasets], tmp_path)
+    publish_referenced([d.dataset for d in [*spec.datasets, *spec.test_datasets]], tmp_path)
     config = yaml.safe_load(axolotl_config.render(spec, path).text())
     assert len(config["datasets"]) == len(spec.datasets) and "learning_rate" in config
 
@@ -54,4 +78,4 @@ def test_eval_examples(path, tmp_path):
 
 
 def test_examples_exist():
-    assert TRAIN_SPECS and EVAL_SPECS
+    assert TRAIN_SPECS and EVAL_SPECS and len(OTHER_SPECS) >= 2
