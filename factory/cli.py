@@ -162,11 +162,13 @@ def list_datasets(
 def _register_kind_commands() -> None:
     from factory.evaluate.cli import register as register_eval
     from factory.preferences.cli import register as register_leaderboard
+    from factory.review.cli import register as register_review
     from factory.train.cli import register as register_train
 
     register_leaderboard(app)
     register_train(app)
     register_eval(app)
+    register_review(app)
 
 
 _register_kind_commands()

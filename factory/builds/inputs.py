@@ -6,6 +6,7 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from factory.builds.card_configs import card_configs, choose_config, config_files
 from factory.errors import InputError, RecipeError
 from factory.recipe_base import InputSpec, RecipeBase
 from factory.refs import DatasetRef
@@ -62,7 +63,11 @@ def _expand_path(recipe: RecipeBase, index: int, spec: InputSpec) -> list[Path]:
     return files
 
 
-def _dataset_files(folder: Path, spec: InputSpec) -> list[Path]:
+def _dataset_files(folder: Path, spec: InputSpec, where: str = "input") -> list[Path]:
+    configs = card_configs(folder)
+    if configs is not None:  # the card says which files make each config: honour it
+        chosen = choose_config(configs, spec.config, where)
+        return config_files(folder, chosen, spec.split)
     data = folder / "data"
     files = (
         sorted(p for p in data.rglob("*") if p.is_file() and p.name.endswith(_DATA_SUFFIXES))
@@ -86,7 +91,9 @@ def _resolve_dataset(
     ref = DatasetRef.parse(text)
     store = store_for(ref.repo_id, backend)  # type: ignore[arg-type]
     sha = store.resolve(ref.repo_id, ref.revision)
-    files = _dataset_files(store.snapshot(ref.repo_id, sha), spec)
+    files = _dataset_files(
+        store.snapshot(ref.repo_id, sha), spec, f"{_origin(recipe)}: inputs.{index}: {text}"
+    )
     if not files:
         raise InputError(
             f"{_origin(recipe)}: {_field(recipe, index)}: dataset {text} has no data files for config={spec.config} split={spec.split}"

@@ -88,6 +88,16 @@ def _index_dir(ctx: BuildContext) -> str:
     return str(ctx.stage_dir("dedup") / "index")
 
 
+def _review_drops(recipe: CorpusRecipe, ctx: BuildContext) -> list:
+    """Drop the rows reviewers discarded (`review_drops`), reason `review_discard`."""
+    if not recipe.review_drops:
+        return []
+    from factory.review.drops import ReviewDropFilter, drop_ids
+
+    ids = drop_ids(recipe.review_drops, recipe.output.repo_id)
+    return [ReviewDropFilter(ids, exclusion_writer=ctx.exclusion_writer("read", "review_discard"))]
+
+
 def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
     stats = str(_stats_dir(ctx))
     index = _index_dir(ctx)
@@ -117,6 +127,7 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
                 min_chars=recipe.limits.min_chars,
                 exclusion_writer=ctx.exclusion_writer("read", "input_empty"),
             ),
+            *_review_drops(recipe, ctx),
             StampShard(),
             CorpusStats(stats, "raw"),
             JsonlWriter(ctx.stage_output("read")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from factory.recipe_base import InputSpec, RecipeBase, StrictModel
 from factory.refs import DatasetRef
@@ -247,6 +247,19 @@ class CorpusRecipe(RecipeBase):
     quality: QualitySpec = Field(default_factory=QualitySpec, description="Quality scorer.")
     splits: SplitSpec = Field(default_factory=SplitSpec, description="Splits.")
     stats: StatsSpec = Field(default_factory=StatsSpec, description="Card statistics.")
+    review_drops: list[str] = Field(
+        default_factory=list,
+        description="Review datasets (`org/name@revision`, from `factory review pull`) whose "
+        "`drops.jsonl` lists rows of this recipe's output to drop (reason `review_discard`).",
+    )
+
+    @field_validator("review_drops")
+    @classmethod
+    def _pinned_review_drops(cls, value: list[str]) -> list[str]:
+        for text in value:
+            if DatasetRef.parse(text).revision is None:
+                raise ValueError(f"review drop list {text!r} needs a revision: org/name@revision")
+        return value
 
     hash_exclude: ClassVar[tuple[str, ...]] = RecipeBase.hash_exclude + (
         "stats.tokenizer",

@@ -25,7 +25,11 @@ def plot_ratings(board: Leaderboard, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(rated) + 1.2), dpi=100)
     y = np.arange(len(rated))[::-1]
     ratings = np.array([s.rating for s in rated])
-    err = np.array([[s.rating - s.ci_low for s in rated], [s.ci_high - s.rating for s in rated]])
+    # a percentile interval need not contain the point fit (few or lopsided battles): clip the
+    # bar at the point instead of failing the build on a negative error length
+    err = np.array(
+        [[s.rating - s.ci_low for s in rated], [s.ci_high - s.rating for s in rated]]
+    ).clip(min=0.0)
     ax.errorbar(ratings, y, xerr=err, fmt="o", color="#1f4e79", ecolor="#7f7f7f", capsize=3)
     ax.set_yticks(y, [s.model for s in rated])
     ax.set_xlabel(f"rating (Elo scale), {round(board.ci_level * 100)}% bootstrap interval")

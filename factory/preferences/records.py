@@ -72,6 +72,20 @@ class Battle(BaseModel):
         None, description="Generation settings as logged."
     )
     annotator: str | None = Field(None, description="Salted hash of the annotator's username.")
+    # Ebaluatoia's published columns (HiTZ/ebaluatoia): the paper's participant figures use them
+    id: str | None = Field(None, description="The arena's own id of the battle, as published.")
+    user_language: str | None = Field(
+        None, description="The voter's declared Basque level (CEFR), as published."
+    )
+    user_education: str | None = Field(
+        None, description="The voter's declared education level, as published."
+    )
+
+    @field_validator("id", "user_language", "user_education", mode="before")
+    @classmethod
+    def _text_or_none(cls, value: Any) -> str | None:
+        # ids may be published as numbers; anything else is kept as its text
+        return None if value is None else str(value)
 
     @field_validator("timestamp")
     @classmethod

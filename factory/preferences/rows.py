@@ -1,8 +1,8 @@
 """Published rows: one per battle (config `default`) and prompt/chosen/rejected pairs (config `dpo`).
 
 The `dpo` rows use TRL's conversational preference format: `prompt` is the list of shared
-messages up to the last user turn both sides answered, `chosen` and `rejected` the rest of
-the winning and losing conversations (for a single turn: one assistant message each).
+messages up to the last user turn both sides answered, `chosen` and `rejected` the assistant
+turns that answer it on the winning and losing side (never a later user turn).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ def battle_row(battle: dict) -> dict:
         "winner_content": battle["winner_content"],
         "winner_language": battle["winner_language"],
         "annotator": battle.get("annotator"),
+        "id": battle.get("id"),
+        "user_language": battle.get("user_language"),
+        "user_education": battle.get("user_education"),
         # free-form settings would give every battle its own parquet schema: keep them as JSON text
         "hyperparameters": json.dumps(hyper, sort_keys=True, ensure_ascii=False)
         if hyper is not None
@@ -49,6 +52,20 @@ def _shared_prompt_length(conv_a: list[dict], conv_b: list[dict]) -> int:
     return cut
 
 
+def _assistant_answer(conversation: list[dict]) -> list[dict]:
+    """The assistant turns that open `conversation`, up to the next user turn (excluded).
+
+    In a multi-turn battle the user's next message differs between the sides (it answers a
+    different reply): it is the user's text, never part of what a model is preferred for.
+    """
+    answer = []
+    for message in conversation:
+        if message["role"] != "assistant":
+            break
+        answer.append(message)
+    return answer
+
+
 def dpo_row(battle: dict, dimension: str) -> dict | None:
     """A preference pair, or None for a tie (or when both sides answered identically)."""
     vote = battle[WINNER_FIELD[dimension]]
@@ -58,7 +75,7 @@ def dpo_row(battle: dict, dimension: str) -> dict | None:
     conv_win = [{"role": m["role"], "content": m["content"]} for m in battle[f"conv_{win}"]]
     conv_lose = [{"role": m["role"], "content": m["content"]} for m in battle[f"conv_{lose}"]]
     cut = _shared_prompt_length(conv_win, conv_lose)
-    chosen, rejected = conv_win[cut:], conv_lose[cut:]
+    chosen, rejected = _assistant_answer(conv_win[cut:]), _assistant_answer(conv_lose[cut:])
     if not chosen or not rejected or chosen == rejected:
         return None
     return {

@@ -34,9 +34,8 @@ def battles_from_logs(
     return battles, Counter(stage_stats_from("validate", PipelineStats(steps)).dropped)
 
 
-def battles_from_dataset(ref_text: str) -> list[dict]:
+def battles_from_dataset(ref_text: str, config: str | None = None) -> list[dict]:
     """Rows of the `default` config of a published preferences dataset (`org/name@revision`)."""
-    from factory import hub
 
     try:
         ref = DatasetRef.parse(ref_text)
@@ -46,7 +45,7 @@ def battles_from_dataset(ref_text: str) -> list[dict]:
         raise InputError(
             f"{ref_text}: give a revision, org/name@revision (a tag, branch or commit sha)"
         )
-    dataset = hub.load(ref.repo_id, ref.revision)
+    dataset = _load_config(ref, config, ref_text)
     rows = []
     for split in dataset:
         rows.extend(dataset[split].to_list())
@@ -58,14 +57,27 @@ def battles_from_dataset(ref_text: str) -> list[dict]:
     return rows
 
 
-def load_battles(source: str) -> tuple[list[dict], Counter]:
+def _load_config(ref: DatasetRef, config: str | None, where: str):
+    """The rows of the config named, else of the card's default config (each battle once)."""
+    from factory import hub
+    from factory.builds.card_configs import card_configs, choose_config
+
+    store = hub.store_for(ref.repo_id)
+    folder = store.snapshot(ref.repo_id, ref.revision)
+    configs = card_configs(folder)
+    if configs is not None:
+        config = choose_config(configs, config, where).config_name
+    return store.load(ref.repo_id, ref.revision, config=config)
+
+
+def load_battles(source: str, config: str | None = None) -> tuple[list[dict], Counter]:
     """A folder or file of logs, or `org/name@revision`; raises `InputError` when neither."""
     path = Path(source).expanduser()
     if path.exists():
         return battles_from_logs([path])
     if "/" in source and not source.startswith((".", "/", "~")):
         try:
-            return battles_from_dataset(source), Counter()
+            return battles_from_dataset(source, config), Counter()
         except FactoryError:
             raise
         except (ValueError, LookupError) as error:
