@@ -50,3 +50,9 @@ def demo_train_steps() -> int | None:
     """`FACTORY_DEMO_TRAIN_STEPS`: override the demo model's training steps (tests)."""
     value = os.environ.get("FACTORY_DEMO_TRAIN_STEPS")
     return int(value) if value else None
+
+
+def demo_mt_train_steps() -> int | None:
+    """`FACTORY_DEMO_MT_TRAIN_STEPS`: override the demo translation model's training steps (tests)."""
+    value = os.environ.get("FACTORY_DEMO_MT_TRAIN_STEPS")
+    return int(value) if value else None
