@@ -92,7 +92,8 @@ class Seq2SeqEngine(Engine):
             truncation=True,
             max_length=getattr(self.model.config, "max_position_embeddings", 1024),
         )
-        extra = {}
+        # no forced EOS at max_tokens (Marian checkpoints set one): a cut translation must say `length`
+        extra: dict = {"forced_eos_token_id": None}
         if self._forced_bos is not None:
             extra["forced_bos_token_id"] = self._forced_bos
         sampling = (

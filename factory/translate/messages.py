@@ -138,7 +138,7 @@ def translate_messages(
         text, stripped = clean_output(completion.text, _unmasked_prose(job.text), strip_chatter)
         _record(fact, completion, stripped, job.text, text)
         if job.piece is not None:
-            pieces.setdefault((job.message, job.unit), {})[job.piece] = text
+            pieces.setdefault((job.message, job.unit), {})[job.piece] = _no_sentinels(text)
         elif unit.sentinels_intact(text):
             state.results[job.unit] = unit.unmask(text)
             state.prose[job.unit] = SENTINEL_RE.sub(" ", text)
@@ -152,7 +152,7 @@ def translate_messages(
         for job, completion in zip(repairs, outputs):
             text, stripped = clean_output(completion.text, job.text, strip_chatter)
             _record(facts[job.message], completion, stripped, job.text, text)
-            pieces.setdefault((job.message, job.unit), {})[job.piece] = text  # type: ignore[index]
+            pieces.setdefault((job.message, job.unit), {})[job.piece] = _no_sentinels(text)  # type: ignore[index]
     for (m, k), done in pieces.items():
         state = parsed[m]
         unit = state.layout.units[k]
@@ -172,6 +172,11 @@ def translate_messages(
             {"role": message["role"], "content": state.layout.assemble(state.results)}
         )
     return translated, facts
+
+
+def _no_sentinels(text: str) -> str:
+    """A prose piece holds no span: any marker in its translation was invented by the model."""
+    return " ".join(SENTINEL_RE.sub(" ", text).replace("⟦", " ").replace("⟧", " ").split())
 
 
 def _unmasked_prose(masked: str) -> str:

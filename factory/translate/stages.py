@@ -156,6 +156,11 @@ def _signals(doc: Document) -> dict:
     return doc.metadata.setdefault("quality", {})
 
 
+def _markers(message: dict) -> int:
+    """Sentinel characters in a message: more in the target than the source means a leak."""
+    return sum(message["content"].count(c) for c in "⟦⟧")
+
+
 class TruncationCheck(BaseFilter):
     name = "✂️ Truncated translations"
 
@@ -184,7 +189,9 @@ class StructureCheck(BaseFilter):
         for source, target, _f in _pairs(doc):
             if code_blocks(source["content"]) != code_blocks(target["content"]):
                 return False, "translate_code_changed"
-            if missing_spans(source["content"], target["content"]):
+            if missing_spans(source["content"], target["content"]) or _markers(target) > _markers(
+                source
+            ):
                 return False, "translate_spans_broken"
             checked += len(protected_spans(source["content"]))
         signals = _signals(doc)

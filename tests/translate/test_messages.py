@@ -126,3 +126,24 @@ def test_truncation_copies_and_untranslated_roles_are_recorded():
 
     _out, facts = translate_messages([source[1]], Copier(), Sampling(), 1, **ARGS)
     assert facts[0].copied_chars == sum(c.isalpha() for c in source[1]["content"])
+
+
+def test_markers_a_model_invents_never_reach_the_output():
+    class Inventor(Rewriter):
+        def translate(self, texts, sampling, seed):
+            return [
+                Completion(
+                    text=f"⟦0⟧ {t.upper()} ⟦1⟧",
+                    token_ids=[],
+                    finish_reason="stop",
+                    prompt_tokens=1,
+                    completion_tokens=1,
+                )
+                for t in texts
+            ]
+
+    out, facts = translate_messages(
+        [{"role": "user", "content": "No spans at all here."}], Inventor(), Sampling(), 1, **ARGS
+    )
+    assert "⟦" not in out[0]["content"] and "⟧" not in out[0]["content"]
+    assert out[0]["content"] == "NO SPANS AT ALL HERE." and facts[0].repaired == 1
