@@ -40,6 +40,7 @@ for _name, _cls in (
     ("corpus", "CorpusRecipe"),
     ("magpie", "MagpieRecipe"),
     ("preferences", "PreferencesRecipe"),
+    ("translate", "TranslateRecipe"),
 ):
     register(Kind(_name, f"factory.{_name}.recipe", _cls, f"factory.{_name}.plan"))
 # benchmark files imported for lm-eval dataset tasks (lives with the eval wrapper)

@@ -71,6 +71,12 @@ def demo_train_steps() -> int | None:
     return int(value) if value else None
 
 
+def demo_mt_train_steps() -> int | None:
+    """`FACTORY_DEMO_MT_TRAIN_STEPS`: override the demo translation model's training steps (tests)."""
+    value = os.environ.get("FACTORY_DEMO_MT_TRAIN_STEPS")
+    return int(value) if value else None
+
+
 # what a task on another node needs from the driver's environment (Ray `runtime_env`, Slurm
 # `--export`); the secrets travel as environment only, never written into a script or a file
 FORWARDED_ENV = (
@@ -78,6 +84,7 @@ FORWARDED_ENV = (
     "FACTORY_NO_PROGRESS",
     "FACTORY_DEMO_MODEL_CACHE",
     "FACTORY_DEMO_TRAIN_STEPS",
+    "FACTORY_DEMO_MT_TRAIN_STEPS",
     "HF_HOME",
     "HF_ENDPOINT",
     "PYTHONPATH",
