@@ -263,3 +263,17 @@ def test_7_bad_token_no_write_access_and_unreachable_hub_fail_before_work(
     assert "(403)" in one_error_line(done)
     assert "hf_outsider_token" not in done.stderr
     assert not (factory_home / "builds").exists()
+
+
+def test_7_xet_transfer_errors_are_one_line():
+    hf_xet = pytest.importorskip("hf_xet")
+    store = HubStore(endpoint="http://127.0.0.1:9", token="hf_secret_token")
+    with pytest.raises(StoreError) as error:
+        with store._errors("publish", "org/data"):
+            raise hf_xet.XetAuthenticationError("token refused by cas\nsecond line")
+    text = str(error.value)
+    assert "xet transfer" in text and "org/data" in text and "\n" not in text
+    assert "hf_secret_token" not in text
+    with pytest.raises(KeyError):  # anything else is a bug and keeps its traceback
+        with store._errors("publish", "org/data"):
+            raise KeyError("x")
