@@ -33,6 +33,8 @@ for arg in "$@"; do
       full) "$REAL_GIT" "$@" >/dev/null 2>&1
             echo "error: unable to write loose object: No space left on device" >&2; exit 128 ;;
       fail) echo "fatal: injected failure at $FAULT_AT" >&2; exit 128 ;;
+      second) echo x >> "$FAULT_COUNT"  # fail the second call only
+              if [ "$(wc -l < "$FAULT_COUNT")" -eq 2 ]; then echo "fatal: injected" >&2; exit 128; fi ;;
     esac
   fi
 done
@@ -61,6 +63,7 @@ def faulty_git(tmp_path, monkeypatch):
     wrapper.write_text(WRAPPER)
     wrapper.chmod(0o755)
     monkeypatch.setenv("REAL_GIT", shutil.which("git"))
+    monkeypatch.setenv("FAULT_COUNT", str(folder / "count"))
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
 
     def arm(at: str | None, fault: str = "kill") -> None:
@@ -166,13 +169,18 @@ def test_4_branch_and_tag_move_together_or_not_at_all(tmp_path, faulty_git, monk
     store = GitStore()
     repo = "test/together"
     first = store.publish(repo, files_of(version(tmp_path / "v1", 1)), message="m", tag="v1")
-    faulty_git("update-ref", "fail")
-    with pytest.raises(StoreError):
+    faulty_git("update-ref", "second")  # a second ref update would fail (e.g. killed there)
+    try:
         store.publish(repo, files_of(version(tmp_path / "v2", 2)), message="m", tag="v2")
-    assert {ref.name: ref.sha for ref in store.list_refs(repo)} == {
-        "main": first.sha,
-        "v1": first.sha,
-    }
+    except StoreError:
+        pass
+    refs = {ref.name: ref.sha for ref in store.list_refs(repo)}
+    assert refs["v1"] == first.sha
+    assert refs["main"] == refs.get("v2", first.sha)  # main moved if and only if v2 was made
+    faulty_git("update-ref", "fail")  # every ref update fails: nothing moves
+    with pytest.raises(StoreError):
+        store.publish(repo, files_of(version(tmp_path / "v3", 3)), message="m", tag="v3")
+    assert {ref.name: ref.sha for ref in store.list_refs(repo)} == refs
 
 
 def test_4_lost_race_is_one_clear_line(tmp_path, monkeypatch):
