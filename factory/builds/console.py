@@ -15,7 +15,7 @@ _PROGRESS = ("tasks completed", "Skipping", "progress:")
 
 
 def _keep(record) -> bool:
-    if record["exception"] is not None:
+    if record.get("exception") is not None:
         return False  # a task's traceback goes to its log file; the build ends with one line
     return record["level"].no >= 30 or any(marker in record["message"] for marker in _PROGRESS)
 
