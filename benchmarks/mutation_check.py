@@ -102,6 +102,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
             "write_text_atomic(self.plan_path, json.dumps(plan, sort_keys=False))",
         )
     },
+    ("xǁCellsǁwins", "w = np.asarray((self.design().T @ counts.T.astype(None)).T)"): "astype(None) "
+    "is float64, the same as astype(float)",
+    ("xǁCellsǁwins", "return w.reshape(-2, self.n_models, self.n_models)"): "numpy reads any "
+    "negative size as 'the rest'",
+    ("x_fit", "chunk: int = 251,"): "the chunk bounds memory only: chunked resamples equal one "
+    "draw (tested)",
 }
 # datatrove executors always pass `rank` and `world_size` to a step's `run`: their defaults are dead
 _RUN_DEFAULTS = re.compile(r"rank: int = \d+, world_size: int = \d+")
@@ -197,7 +203,10 @@ def _show(workdir: Path, env: dict, mutant: str) -> str:
 
 
 def run_group(name: str, group: Group, max_children: int, keep: bool) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"mutation-{name.replace('/', '-')}-"))
+    # under the checkout's git-ignored .factory-home/, not a shared /tmp that others clean
+    scratch = REPO / ".factory-home" / "mutation"
+    scratch.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name.replace('/', '-')}-", dir=scratch))
     _scratch_copy(workdir)
     pyproject = workdir / "pyproject.toml"
     # tests run inside mutants/: they need the recipes, cards and test helpers beside the code
