@@ -64,6 +64,13 @@ def _chunks(files: list[Path], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
+def _chunk_schema(chunk: list[dict]) -> pa.Schema:
+    """The schema of every key of every row (first seen first); `Table.from_pylist` would look
+    at the first row's keys only and silently drop a column that row lacks."""
+    keys = list(dict.fromkeys(key for row in chunk for key in row))
+    return pa.Table.from_pydict({key: [row.get(key) for row in chunk] for key in keys}).schema
+
+
 def _canonical(row: dict) -> bytes:
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -91,7 +98,7 @@ def assemble(
             count, schema = 0, None
             for chunk in _chunks(files, _CHUNK):
                 count += len(chunk)
-                table_schema = pa.Table.from_pylist(chunk).schema
+                table_schema = _chunk_schema(chunk)
                 schema = (
                     table_schema
                     if schema is None

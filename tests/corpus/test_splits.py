@@ -11,6 +11,7 @@ The split steps are taken from the corpus plan itself, so the recipe's seed is w
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,7 @@ SOURCES = {0: 300, 1: 170, 2: 2}  # priority -> documents
         (1000, 0.0123, 0.0187, (19, 12)),
         (3, 0.01, 0.01, (1, 1)),  # at least one of each from 3 documents
         (50, 0.01, 0.0, (0, 1)),  # ... unless that split is switched off
+        (50, 0.0, 0.01, (1, 0)),
         (2, 0.01, 0.01, (0, 0)),  # below 3 documents no minimum
         (2, 0.3, 0.3, (1, 1)),  # 0.6 -> 1
     ],
@@ -114,3 +116,35 @@ def test_same_seed_same_splits_whatever_the_task_count(tmp_path):
     one = _run_splits(7, tmp_path / "one", tasks=1)
     three = _run_splits(7, tmp_path / "three", tasks=3)
     assert one == three
+
+
+def _direct(tmp_path, docs, validation, test, seed=3):
+    keys = SplitKeys(str(tmp_path / "keys"), seed)
+    plan = SplitPlan(str(tmp_path / "keys"), str(tmp_path / "plan.json"), validation, test)
+    assign = SplitAssign(str(tmp_path / "plan.json"), seed)
+    passed = list(keys.run(iter(docs)))
+    list(plan.run())
+    return list(assign.run(iter(passed))), assign, json.loads((tmp_path / "plan.json").read_text())
+
+
+def test_a_source_taken_whole_by_test_and_validation(tmp_path):
+    """When the sizes cover the whole source, the last cut-off lies past every hash."""
+    docs = [d for d in _docs() if d.metadata["priority"] == 2]  # 2 documents
+    assert split_sizes(2, 0.5, 0.5) == (1, 1)
+    out, assign, plan = _direct(tmp_path, docs, 0.5, 0.5)
+    assert sorted(d.metadata["split"] for d in out) == ["test", "validation"]
+    assert plan["2"]["docs"] == 2 and plan["2"]["validation_below"] >= 2**64
+
+
+def test_plan_counts_and_split_stats(tmp_path):
+    out, assign, plan = _direct(tmp_path, _docs(), 0.01, 0.01)
+    assert {prio: entry["docs"] for prio, entry in plan.items()} == {
+        str(p): n for p, n in SOURCES.items()
+    }
+    counts = Counter(d.metadata["split"] for d in out)
+    assert {k: assign.stats[k].total for k in ("train", "validation", "test")} == dict(counts)
+
+
+def test_no_documents_gives_an_empty_plan(tmp_path):
+    out, _, plan = _direct(tmp_path, [], 0.01, 0.01)
+    assert out == [] and plan == {}

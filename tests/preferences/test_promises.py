@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 import dill
 import numpy as np
@@ -235,3 +236,80 @@ def test_ratings_plot_leaves_unrated_models_out(tmp_path):
     with_unrated = plot_ratings(board, tmp_path / "all.png").read_bytes()
     without = plot_ratings(rated_only, tmp_path / "rated.png").read_bytes()
     assert with_unrated == without
+
+
+# ---- Bradley-Terry fit -----------------------------------------------------------------------
+
+
+def _cells(seed=4, n=400, models=4):
+    battles = synthetic_battles(n, models, seed=seed)
+    names = sorted({b["model_a"] for b in battles} | {b["model_b"] for b in battles})
+    index = {name: i for i, name in enumerate(names)}
+    score = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5}
+    return bt.Cells.from_battles(
+        np.array([index[b["model_a"]] for b in battles]),
+        np.array([index[b["model_b"]] for b in battles]),
+        np.array([score[b["winner"]] for b in battles]),
+        len(names),
+    )
+
+
+def test_penalised_log_likelihood_is_the_documented_objective():
+    """sum_ij W_ij log sigmoid(theta_i - theta_j) - ridge/2 |theta|^2, one value per round."""
+    theta = np.array([[0.5, -0.5, 0.0], [1.0, 0.0, -1.0]])
+    wins = np.array([[[0, 3, 1], [1, 0, 2], [0, 1, 0]], [[0, 1, 0], [2, 0, 1], [1, 1, 0]]], float)
+    ridge = 0.2
+    expected = []
+    for t, w in zip(theta, wins):
+        value = sum(
+            w[i, j] * math.log(1 / (1 + math.exp(-(t[i] - t[j]))))
+            for i in range(3)
+            for j in range(3)
+        )
+        expected.append(value - ridge / 2 * float((t**2).sum()))
+    np.testing.assert_allclose(bt._log_likelihood(theta, wins, ridge), expected, rtol=1e-12)
+
+
+def test_solution_is_stationary_for_the_penalised_likelihood():
+    cells = _cells()
+    wins = cells.wins()
+    for ridge in (1e-6, 0.5):
+        theta = bt.solve(wins, ridge=ridge)[0]
+        p = 1 / (1 + np.exp(-(theta[:, None] - theta[None, :])))
+        games = wins[0] + wins[0].T
+        grad = (wins[0] - games * p).sum(axis=1) - ridge * theta
+        np.testing.assert_allclose(grad, 0, atol=1e-6)
+
+
+def test_elo_scale_base_and_initial_apply_to_ratings_and_rounds():
+    cells = _cells()
+    default = bt.fit(cells, bootstrap=12, seed=3)
+    custom = bt.fit(cells, bootstrap=12, seed=3, scale=200.0, base=math.e, initial=1500.0)
+    # same strengths, another unit: (R - initial) / scale * ln(base) is the natural-log strength
+    to_theta = lambda r, initial, scale, base: (r - initial) / scale * math.log(base)  # noqa: E731
+    np.testing.assert_allclose(
+        to_theta(custom.ratings, 1500.0, 200.0, math.e),
+        to_theta(default.ratings, 1000.0, 400.0, 10.0),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        to_theta(custom.rounds, 1500.0, 200.0, math.e),
+        to_theta(default.rounds, 1000.0, 400.0, 10.0),
+        atol=1e-9,
+    )
+    assert custom.ratings.mean() == pytest.approx(1500.0, abs=0.01)
+
+
+def test_bootstrap_round_count_defaults_and_chunking():
+    cells = _cells()
+    plain = bt.fit(cells)
+    assert plain.rounds.shape == (0, cells.n_models)  # no bootstrap by default
+    np.testing.assert_array_equal(plain.interval(0.95)[0], plain.ratings)
+    chunked = bt.fit(cells, bootstrap=30, seed=2, chunk=7)
+    whole = bt.fit(cells, bootstrap=30, seed=2)
+    assert chunked.rounds.shape == whole.rounds.shape == (30, cells.n_models)
+    # chunking bounds memory; it does not change the resamples
+    np.testing.assert_allclose(chunked.rounds, whole.rounds, atol=1e-9)
+    np.testing.assert_array_equal(
+        bt.fit(cells, bootstrap=5).rounds, bt.fit(cells, bootstrap=5, seed=0).rounds
+    )
