@@ -25,7 +25,7 @@ from factory.langid import language_fraction
 from factory.magpie.checkpoints import ChunkCheckpoints
 from factory.translate.messages import translate_messages
 from factory.translate.recipe import LanguageCheck, LengthRatio, Scorer, TranslateSpec
-from factory.translate.structure import code_blocks, missing_spans, protected_spans
+from factory.translate.structure import check
 
 
 def _read_selected(path: Path) -> Iterator[Document]:
@@ -187,13 +187,12 @@ class StructureCheck(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         checked = 0
         for source, target, _f in _pairs(doc):
-            if code_blocks(source["content"]) != code_blocks(target["content"]):
+            code_kept, missing, n_spans = check(source["content"], target["content"])
+            if not code_kept:
                 return False, "translate_code_changed"
-            if missing_spans(source["content"], target["content"]) or _markers(target) > _markers(
-                source
-            ):
+            if missing or _markers(target) > _markers(source):
                 return False, "translate_spans_broken"
-            checked += len(protected_spans(source["content"]))
+            checked += n_spans
         signals = _signals(doc)
         signals["spans_checked"] = checked
         signals["units_repaired"] = sum(f["repaired"] for _s, _t, f in _pairs(doc))
@@ -282,6 +281,9 @@ class QualityEstimation(BaseFilter):
     def __init__(self, spec: Scorer, exclusion_writer=None):
         super().__init__(exclusion_writer, batch_size=spec.batch_size)
         self.spec = spec
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         scorer = load_scorer(self.spec.function)

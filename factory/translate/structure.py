@@ -43,7 +43,10 @@ _RULE = re.compile(r"^[ \t]*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})
 _TABLE_DELIM = re.compile(r"^[ \t]*\|?[ \t]*:?-{1,}:?[ \t]*(?:\|[ \t]*:?-{1,}:?[ \t]*)*\|?[ \t]*$")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[ \t]+(?=\S)")
 
-# Inline spans, tried left to right; at one position the first alternative wins.
+# Inline spans, tried left to right; at one position the first alternative wins. Every branch
+# starts with a distinctive character, which lets the regex engine skip prose quickly; e-mail
+# addresses (which start with any word character) are found by a second pattern, only when the
+# text holds an `@`, and merged (an earlier span wins, and the main pattern wins a tie).
 _INLINE = re.compile(
     r"(?P<code>(?P<ticks>`+)(?!`).*?(?<!`)(?P=ticks)(?!`))"
     r"|(?P<dmath>\$\$.+?\$\$)"
@@ -53,7 +56,6 @@ _INLINE = re.compile(
     # followed by a digit; so "$12 and $7" is money, not math
     r"|(?P<math>\$(?=[^\s$])[^$\n]*?(?<=[^\s$\\])\$(?!\d))"
     r"|(?P<url>(?:https?|ftp)://[^\s<>\"'`]+|www\.[A-Za-z0-9-]+\.[^\s<>\"'`]+)"
-    r"|(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
     r"|(?P<ph2>\{\{[^{}\n]*\}\})"
     r"|(?P<ph>\{[A-Za-z0-9_.:!\[\]]*\})"
     r"|(?P<pyfmt>%\([A-Za-z_]\w*\)[#0+-]*\d*(?:\.\d+)?[sdifgeEoxXcr])"
@@ -61,6 +63,10 @@ _INLINE = re.compile(
     r"|(?P<angle><[A-Z][A-Z0-9_]*>)",
     re.DOTALL,
 )
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+_TRIGGER = re.compile(r"[`$\\{%<@]|://|www\.")
 _URL_TRAIL = ".,;:!?'\"*_"
 
 
@@ -140,18 +146,32 @@ def _trim_url(url: str) -> str:
 
 def inline_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every protected inline span of `text`, in order."""
+    if not _TRIGGER.search(text):
+        return []  # plain prose, the common case
     spans = []
     pos = 0
     while True:
         match = _INLINE.search(text, pos)
         if match is None:
-            return spans
+            break
         start, end = match.span()
         if match.lastgroup == "url":
             end = start + len(_trim_url(match.group()))
         if end > start and (match.lastgroup != "url" or end - start > len("http://")):
             spans.append((start, end))
         pos = max(end, start + 1)
+    if "@" in text:
+        spans = _merge(spans, [m.span() for m in _EMAIL.finditer(text)])
+    return spans
+
+
+def _merge(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Non-overlapping spans of both lists, left to right; `first` wins a tie."""
+    merged: list[tuple[int, int]] = []
+    for start, end, _rank in sorted([(s, e, 0) for s, e in first] + [(s, e, 1) for s, e in second]):
+        if not merged or start >= merged[-1][1]:
+            merged.append((start, end))
+    return merged
 
 
 def mask(text: str) -> Unit:
@@ -351,10 +371,41 @@ def protected_spans(text: str) -> list[str]:
 
 def missing_spans(source: str, target: str) -> list[str]:
     """Protected spans of `source` that `target` lost (each must occur at least as often)."""
-    need = Counter(protected_spans(source))
+    return _missing(protected_spans(source), target)
+
+
+def _missing(spans: list[str], target: str) -> list[str]:
+    need = Counter(spans)
     return [span for span, n in need.items() if target.count(span) < n]
+
+
+def check(source: str, target: str) -> tuple[bool, list[str], int]:
+    """(code blocks unchanged, protected spans lost, spans checked), parsing the source once."""
+    layout = parse(source, max_chars=10**9)
+    spans = list(layout.blocks)
+    for unit in layout.units:
+        spans.extend(unit.spans.values())
+    fences = [b for b in layout.blocks if _opens_fence(b.split("\n")[0])]
+    return fences == code_blocks(target), _missing(spans, target), len(spans)
 
 
 def code_blocks(text: str) -> list[str]:
     """The fenced code blocks of `text`, fences included (for the changed-code check)."""
-    return [b for b in parse(text, max_chars=10**9).blocks if _opens_fence(b.split("\n")[0])]
+    if "```" not in text and "~~~" not in text:
+        return []
+    blocks = []
+    current: list[str] | None = None
+    fence = ""
+    for line in text.split("\n"):
+        if current is not None:
+            current.append(line)
+            if _closes_fence(line, fence):
+                blocks.append("\n".join(current))
+                current = None
+            continue
+        opened = _opens_fence(line)
+        if opened:
+            current, fence = [line], opened
+    if current is not None:
+        blocks.append("\n".join(current))
+    return blocks

@@ -1,0 +1,145 @@
+"""The translation stage end to end vs the raw engine calls it makes, on the same texts.
+
+Baseline ("raw engine"): `Seq2SeqEngine.generate` on every message text, chunk by chunk, with the
+stage's seeds and sampling, and nothing else. Measured ("translate stage"): the `Translator` step
+(reading the selected rows, structure parsing and masking, the same engine call, sentinel checks,
+reassembly, checkpoint files, Documents, stats) followed by every quality filter of the recipe
+(truncation, protected spans, refusals, copies, length ratio, language ID). The already-loaded
+engine is injected into both, so model loading is left out. The texts are plain English sentences
+(no inline spans), so both send exactly the same texts to the model. Goal: <= 5% overhead.
+
+    python benchmarks/bench_translate_overhead.py [--rows 96] [--repeats 3]
+
+Runs on CPU with the tiny demo MT model (trained on first use, about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from datatrove.data import Document
+
+from factory.builds.seeds import derive_seed
+from factory.demo.mt_model import DATA_FILE
+from factory.engines.spec import SamplingParams
+from factory.translate.backends import Seq2SeqBackend, Seq2SeqEngine
+from factory.translate.recipe import LanguageCheck, LengthRatio, Seq2SeqSpec, TranslateSpec
+from factory.translate.stages import (
+    CopyCheck,
+    LanguageCheckFilter,
+    LengthRatioCheck,
+    RefusalCheck,
+    StructureCheck,
+    Translator,
+    TruncationCheck,
+)
+
+SEED = 7
+
+
+def conversations(rows: int) -> list[list[dict]]:
+    english = [json.loads(line)["en"] for line in DATA_FILE.read_text().splitlines()]
+    english = [
+        e for e in english if "⟦" not in e and "`" not in e and "$" not in e and "{" not in e
+    ]
+    out = []
+    for i in range(rows):
+        a, b = english[(2 * i) % len(english)], english[(2 * i + 1) % len(english)]
+        out.append([{"role": "user", "content": a}, {"role": "assistant", "content": b}])
+    return out
+
+
+def write_selected(folder: Path, convs: list[list[dict]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "00000.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i, conv in enumerate(convs):
+            source = {
+                "source_id": f"r{i}",
+                "input": "bench",
+                "ref": "bench",
+                "revision": None,
+                "index": i,
+            }
+            record = {
+                "id": f"r{i}",
+                "text": conv[0]["content"],
+                "metadata": {"conversations": conv, "source": source},
+            }
+            handle.write(json.dumps(record) + "\n")
+
+
+def raw(engine, convs, spec: TranslateSpec) -> tuple[float, int]:
+    started, tokens = time.perf_counter(), 0
+    size = spec.checkpoint_every
+    for k, start in enumerate(range(0, len(convs), size)):
+        texts = [m["content"] for conv in convs[start : start + size] for m in conv]
+        params = SamplingParams(
+            temperature=0.0,
+            max_tokens=spec.sampling.max_tokens,
+            seed=derive_seed(SEED, "translate", k),
+        )
+        tokens += sum(c[0].completion_tokens for c in engine.generate(texts, params))
+    return time.perf_counter() - started, tokens
+
+
+def stage(engine, convs, spec: TranslateSpec) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        selected = Path(tmp) / "select"
+        write_selected(selected, convs)
+        started = time.perf_counter()
+        step = Translator(spec, str(selected), str(Path(tmp) / "ckpt"), SEED)
+        step._backend = Seq2SeqBackend(engine)
+        step.close = lambda: None
+        docs: object = step.run(rank=0, world_size=1)
+        for check in (
+            TruncationCheck(),
+            StructureCheck(),
+            RefusalCheck(),
+            CopyCheck(1.0),
+            LengthRatioCheck(LengthRatio(min=0.01, max=100)),
+            LanguageCheckFilter("eu", LanguageCheck(min_fraction=0.0)),
+        ):
+            docs = check.run(docs)
+        kept: list[Document] = list(docs)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+    tokens = sum(
+        f["completion_tokens"] for d in kept for f in d.metadata["translation"]["messages"]
+    )
+    assert len(kept) == len(convs)
+    return elapsed, tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=96)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    mt = Seq2SeqSpec(model="demo:tiny-mt-en-eu", device="cpu", batch_size=32)
+    spec = TranslateSpec(
+        backend="seq2seq", seq2seq=mt, checkpoint_every=32, sampling={"max_tokens": 64}
+    )
+    engine = Seq2SeqEngine(mt)
+    convs = conversations(args.rows)
+    raw(engine, convs[:8], spec)  # warm-up
+    raw_runs, stage_runs = [], []
+    for _ in range(args.repeats):  # interleaved, so machine noise hits both alike
+        raw_runs.append(raw(engine, convs, spec))
+        stage_runs.append(stage(engine, convs, spec))
+    raw_s, raw_tok = min(raw_runs)
+    stage_s, stage_tok = min(stage_runs)
+    assert raw_tok == stage_tok, f"both must generate the same tokens ({raw_tok} vs {stage_tok})"
+    print(f"messages: {2 * args.rows}, completion tokens: {raw_tok}, best of {args.repeats}")
+    print(f"raw engine:       {raw_s:7.2f} s  {raw_tok / raw_s:8.1f} tokens/s")
+    print(f"translate stage:  {stage_s:7.2f} s  {stage_tok / stage_s:8.1f} tokens/s")
+    print(
+        f"ratio stage/raw time: {stage_s / raw_s:.3f} (overhead {100 * (stage_s / raw_s - 1):+.1f}%, goal <= +5%)"
+    )
+
+
+if __name__ == "__main__":
+    main()
