@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from benchmark_fixtures import ROWS, publish_all
 from support.helpers import run_cli
 
 from factory.errors import InputError
@@ -27,24 +28,6 @@ LACKING = [
     "mmlu_en",
     "basqbbq",
 ]
-# made-up rows in each benchmark's shape (not the benchmarks' data)
-ROWS = {
-    "bertaqa": {
-        "question": "Zein da hiriburua?",
-        "candidates": ["Gasteiz", "Bilbo", "Baiona"],
-        "answer": 0,
-    },
-    "bl2mp": {"sentence_good": "Etxera noa.", "sentence_bad": "Etxera naiz joan noa."},
-    "mmlu": {"question": "2+2?", "choices": ["3", "4", "5", "6"], "answer": 1},
-    "basqbbq": {
-        "context": "Bi lagun.",
-        "question": "Nor?",
-        "ans0": "a",
-        "ans1": "b",
-        "ans2": "ez dakit",
-        "label": 2,
-    },
-}
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
@@ -105,29 +88,6 @@ def test_benchmark_recipe_publishes_config_splits_and_drops_bad_rows(tmp_path, f
     # three rows dropped, each with its reason: an unparsable line, a missing field, a non-record
     [stats] = [line for line in text.splitlines() if line.startswith("| benchmark |")]
     assert stats.endswith("| `missing_field`: 1, `not_a_record`: 1, `unparsable_json`: 1 |")
-
-
-def publish_all(tmp_path: Path, only: list[str] | None = None) -> None:
-    """Stand-ins for the four imported benchmarks (published directly: the recipe is tested above)."""
-    import datasets
-
-    layout = {
-        "bertaqa": ["eu_global/test", "eu_local/test", "en_global/test", "en_local/test"],
-        "bl2mp": ["test"],
-        "mmlu": ["eu/dev", "eu/test", "en/dev", "en/test"],
-        "basqbbq": ["test"],
-    }
-    for name, splits in layout.items():
-        if only is not None and name not in only:
-            continue
-        files = {}
-        for split in splits:
-            config, _, part = split.rpartition("/")
-            path = tmp_path / name / f"{split.replace('/', '_')}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            datasets.Dataset.from_list([ROWS[name]] * 2).to_parquet(str(path))
-            files[f"data/{config + '/' if config else ''}{part}-00000-of-00001.parquet"] = path
-        GitStore().publish(f"latxa/{name}", files, message=name, tag="v1")
 
 
 def test_suite_names_every_missing_benchmark_then_resolves_once_published(tmp_path):
