@@ -58,6 +58,20 @@ def ebaluatoia_rows(n: int = N) -> list[dict]:
     return rows
 
 
+def sanitize(rows: list[dict]) -> list[dict]:
+    """The sanitized config's copy: the same battles with edited text (so not duplicates)."""
+    return [
+        dict(
+            r,
+            conv_a=[
+                dict(m, content=m["content"].replace("erantzuna", "[erantzuna]"))
+                for m in r["conv_a"]
+            ],
+        )
+        for r in rows
+    ]
+
+
 def gz_jsonl(rows: list[dict]) -> bytes:
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     return gzip.compress(text.encode(), mtime=0)
@@ -69,16 +83,7 @@ def ebaluatoia(tmp_path, monkeypatch):
     monkeypatch.setenv("FACTORY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", SALT)
     rows = ebaluatoia_rows()
-    sanitized = [
-        dict(
-            r,
-            conv_a=[
-                dict(m, content=m["content"].replace("erantzuna", "[erantzuna]"))
-                for m in r["conv_a"]
-            ],
-        )
-        for r in rows
-    ]
+    sanitized = sanitize(rows)
     revision = open_store("local").publish(
         "HiTZ/ebaluatoia",
         {
@@ -203,3 +208,30 @@ def test_dpo_pair_of_a_multi_turn_battle_is_the_assistant_answers_only():
     assert pair["prompt"] == battle["conv_a"][:3]
     assert pair["chosen"] == [{"role": "assistant", "content": "Ez dakit."}]
     assert pair["rejected"] == [{"role": "assistant", "content": "Zaharra delako."}]
+
+
+@pytest.mark.server
+def test_hub_input_in_the_ebaluatoia_layout_counts_each_battle_once(hub, tmp_path, monkeypatch):
+    """The same layout on the (loopback) Hub: the card's configs select the files."""
+    from huggingface_hub import CommitOperationAdd
+
+    monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", SALT)
+    rows = ebaluatoia_rows()
+    repo_id = hub.repo_id("ebaluatoia")
+    api = hub.api()
+    api.create_repo(repo_id, repo_type="dataset")
+    commit = api.create_commit(
+        repo_id,
+        repo_type="dataset",
+        operations=[
+            CommitOperationAdd("README.md", CARD.encode()),
+            CommitOperationAdd("data/25-03.jsonl.gz", gz_jsonl(rows)),
+            CommitOperationAdd("data/25-03-sanitized.jsonl.gz", gz_jsonl(sanitize(rows))),
+        ],
+        commit_message="ebaluatoia layout",
+    )
+    ref = f"{repo_id}@{commit.oid}"
+    result = build(
+        load_recipe(recipe_for(tmp_path, ref, "25-03")), publish=False, log=lambda _: None
+    )
+    assert result.dataset.counts["default"]["train"] == N
