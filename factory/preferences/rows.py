@@ -41,7 +41,7 @@ def battle_row(battle: dict) -> dict:
     }
 
 
-def _shared_prompt_length(conv_a: list[dict], conv_b: list[dict]) -> int:
+def shared_prompt_length(conv_a: list[dict], conv_b: list[dict]) -> int:
     """Messages up to and including the last user turn of the prefix both conversations share."""
     cut = 0
     for i, (left, right) in enumerate(zip(conv_a, conv_b)):
@@ -52,7 +52,7 @@ def _shared_prompt_length(conv_a: list[dict], conv_b: list[dict]) -> int:
     return cut
 
 
-def _assistant_answer(conversation: list[dict]) -> list[dict]:
+def assistant_answer(conversation: list[dict]) -> list[dict]:
     """The assistant turns that open `conversation`, up to the next user turn (excluded).
 
     In a multi-turn battle the user's next message differs between the sides (it answers a
@@ -74,8 +74,8 @@ def dpo_row(battle: dict, dimension: str) -> dict | None:
     win, lose = ("a", "b") if vote == "model_a" else ("b", "a")
     conv_win = [{"role": m["role"], "content": m["content"]} for m in battle[f"conv_{win}"]]
     conv_lose = [{"role": m["role"], "content": m["content"]} for m in battle[f"conv_{lose}"]]
-    cut = _shared_prompt_length(conv_win, conv_lose)
-    chosen, rejected = _assistant_answer(conv_win[cut:]), _assistant_answer(conv_lose[cut:])
+    cut = shared_prompt_length(conv_win, conv_lose)
+    chosen, rejected = assistant_answer(conv_win[cut:]), assistant_answer(conv_lose[cut:])
     if not chosen or not rejected or chosen == rejected:
         return None
     return {

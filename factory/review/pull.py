@@ -28,7 +28,7 @@ from factory.preferences.privacy import annotator_hash, annotator_salt
 from factory.review import drops
 from factory.review.arena import battle_record
 from factory.review.connection import ArgillaTarget, connect
-from factory.review.schemas import REVIEW_KINDS, SCHEMAS
+from factory.review.schemas import REVIEW_KINDS, SCHEMAS, SOURCE_METADATA
 
 PAGE = 500
 
@@ -87,6 +87,8 @@ def submitted_answers(records: list[dict], salt: bytes) -> list[Answer]:
 
 def review_rows(kind: str, answers: list[Answer]) -> list[dict]:
     questions = [q.name for q in SCHEMAS[kind].questions]
+    # pairwise: which model was shown as A and B, and whether the sides were swapped
+    shown = [m for m in SCHEMAS[kind].metadata if m not in SOURCE_METADATA]
     rows = []
     for a in answers:
         meta = a.record.get("metadata") or {}
@@ -99,6 +101,7 @@ def review_rows(kind: str, answers: list[Answer]) -> list[dict]:
                 "stratum": meta.get("stratum"),
                 "annotator": a.annotator,
                 "submitted_at": a.submitted_at,
+                **{m: meta.get(m) for m in shown},
                 **{q: a.values.get(q) for q in questions},
             }
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from factory.builds.seeds import derive_seed
 from factory.errors import InputError
-from factory.preferences.rows import _assistant_answer, _shared_prompt_length
+from factory.preferences.rows import assistant_answer, shared_prompt_length
 from factory.review.connection import ArgillaTarget, connect, workspace
 from factory.review.sampling import stratified_sample
 from factory.review.schemas import (
@@ -41,8 +41,8 @@ def record_id(repo_id: str, sha: str, rid: str) -> str:
 def _pairwise_fields(row: dict, rid: str) -> tuple[dict, dict] | None:
     conv_a = [{"role": m["role"], "content": m["content"]} for m in row["conv_a"]]
     conv_b = [{"role": m["role"], "content": m["content"]} for m in row["conv_b"]]
-    cut = _shared_prompt_length(conv_a, conv_b)
-    answer_a, answer_b = _assistant_answer(conv_a[cut:]), _assistant_answer(conv_b[cut:])
+    cut = shared_prompt_length(conv_a, conv_b)
+    answer_a, answer_b = assistant_answer(conv_a[cut:]), assistant_answer(conv_b[cut:])
     if not cut or not answer_a or not answer_b:
         return None
     # which model is shown on the left is decided by the record alone (not the seed), so a

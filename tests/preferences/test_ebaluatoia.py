@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from factory.preferences.rows import dpo_row
 from factory.preferences.synthetic import synthetic_battles
 from factory.recipes import load_recipe
 
-REPO = Path(__file__).resolve().parents[2]
 N = 60
 CARD = """---
 license: cc0-1.0
@@ -60,6 +58,20 @@ def ebaluatoia_rows(n: int = N) -> list[dict]:
     return rows
 
 
+def sanitize(rows: list[dict]) -> list[dict]:
+    """The sanitized config's copy: the same battles with edited text (so not duplicates)."""
+    return [
+        dict(
+            r,
+            conv_a=[
+                dict(m, content=m["content"].replace("erantzuna", "[erantzuna]"))
+                for m in r["conv_a"]
+            ],
+        )
+        for r in rows
+    ]
+
+
 def gz_jsonl(rows: list[dict]) -> bytes:
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     return gzip.compress(text.encode(), mtime=0)
@@ -71,16 +83,7 @@ def ebaluatoia(tmp_path, monkeypatch):
     monkeypatch.setenv("FACTORY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", SALT)
     rows = ebaluatoia_rows()
-    sanitized = [
-        dict(
-            r,
-            conv_a=[
-                dict(m, content=m["content"].replace("erantzuna", "[erantzuna]"))
-                for m in r["conv_a"]
-            ],
-        )
-        for r in rows
-    ]
+    sanitized = sanitize(rows)
     revision = open_store("local").publish(
         "HiTZ/ebaluatoia",
         {
@@ -144,34 +147,35 @@ def test_no_config_and_no_default_is_one_line_naming_the_configs(ebaluatoia, tmp
         build(load_recipe(recipe_for(tmp_path, ref, "nope")), publish=False, log=lambda _: None)
 
 
-def test_leaderboard_reads_the_config_once_and_reports_like_the_arena(ebaluatoia, tmp_path):
-    ref, _ = ebaluatoia
-    import os
+def run_factory(capsys, *args: str) -> tuple[int, str, str]:
+    """`factory ARGS` through `factory.cli.main` (one-line errors, exit codes), in-process."""
+    from unittest import mock
 
-    env = dict(os.environ)
-    cmd = [sys.executable, "-m", "factory.cli", "leaderboard", ref, "--config", "25-03"]
-    done = subprocess.run(
-        [*cmd, "--format", "json", "--bootstrap", "10"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stderr
-    board = json.loads(done.stdout)
-    assert sum(r["battles"] for r in board) == 2 * N  # each battle counts for its two models
-    arena = subprocess.run(
-        [*cmd, "--like-arena", "--bootstrap", "10"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    assert arena.returncode == 0, arena.stderr
-    assert "arena 90% CI" in arena.stdout and f"{N} battles" in arena.stdout
-    missing = subprocess.run(cmd[:-2], capture_output=True, text=True, env=env, cwd=REPO)
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert "25-03-sanitized" in missing.stderr
+    from factory.cli import main
+
+    capsys.readouterr()
+    code = 0
+    with mock.patch.object(sys, "argv", ["factory", *args]):
+        try:
+            main()
+        except SystemExit as done:
+            code = done.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_leaderboard_reads_the_config_once_and_reports_like_the_arena(ebaluatoia, capsys):
+    ref, _ = ebaluatoia
+    cmd = ["leaderboard", ref, "--config", "25-03", "--bootstrap", "10"]
+    code, out, err = run_factory(capsys, *cmd, "--format", "json")
+    assert code == 0, err
+    assert sum(r["battles"] for r in json.loads(out)) == 2 * N  # each battle counts for two models
+    code, out, err = run_factory(capsys, *cmd, "--like-arena")
+    assert code == 0, err
+    assert "arena 90% CI" in out and f"{N} battles" in out
+    code, out, err = run_factory(capsys, "leaderboard", ref)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "25-03-sanitized" in err
 
 
 def test_dpo_pair_of_a_multi_turn_battle_is_the_assistant_answers_only():
@@ -204,3 +208,30 @@ def test_dpo_pair_of_a_multi_turn_battle_is_the_assistant_answers_only():
     assert pair["prompt"] == battle["conv_a"][:3]
     assert pair["chosen"] == [{"role": "assistant", "content": "Ez dakit."}]
     assert pair["rejected"] == [{"role": "assistant", "content": "Zaharra delako."}]
+
+
+@pytest.mark.server
+def test_hub_input_in_the_ebaluatoia_layout_counts_each_battle_once(hub, tmp_path, monkeypatch):
+    """The same layout on the (loopback) Hub: the card's configs select the files."""
+    from huggingface_hub import CommitOperationAdd
+
+    monkeypatch.setenv("FACTORY_ANNOTATOR_SALT", SALT)
+    rows = ebaluatoia_rows()
+    repo_id = hub.repo_id("ebaluatoia")
+    api = hub.api()
+    api.create_repo(repo_id, repo_type="dataset")
+    commit = api.create_commit(
+        repo_id,
+        repo_type="dataset",
+        operations=[
+            CommitOperationAdd("README.md", CARD.encode()),
+            CommitOperationAdd("data/25-03.jsonl.gz", gz_jsonl(rows)),
+            CommitOperationAdd("data/25-03-sanitized.jsonl.gz", gz_jsonl(sanitize(rows))),
+        ],
+        commit_message="ebaluatoia layout",
+    )
+    ref = f"{repo_id}@{commit.oid}"
+    result = build(
+        load_recipe(recipe_for(tmp_path, ref, "25-03")), publish=False, log=lambda _: None
+    )
+    assert result.dataset.counts["default"]["train"] == N

@@ -87,6 +87,9 @@ def test_pairwise_round_trip_to_battles(argilla_env, tmp_path, monkeypatch, caps
     assert sum(r["battles"] for r in json.loads(out)) == 32, err
 
     review_sha = open_store("local").resolve("test/arena-review")
+    rows = open_store("local").load("test/arena-review", review_sha)["train"].to_list()
+    assert len(rows) == 16 and {r["swapped"] for r in rows} == {"yes", "no"}
+    assert all(r["model_a"] and r["overall"] in ("A", "B", "tie") for r in rows)
     prefs = tmp_path / "prefs.yaml"
     prefs.write_text(
         "kind: preferences\nname: arena\nseed: 1\ninputs:\n"
