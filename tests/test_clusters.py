@@ -114,9 +114,13 @@ def test_corpus_on_slurm_matches_local_and_survives_a_killed_driver(
     digest, out = _build([str(CORPUS), *SLURM], env)
     # the rerun found the first attempt's jobs queued and waited for them: nothing ran twice
     assert "waiting for them instead of submitting again" in out
-    assert all(job["job_id"] == "-1" for job in _jobs(workdirs[0]))
+    assert _jobs(workdirs[0]) == submitted  # no stage was submitted a second time
     assert digest == local_hashes["corpus"]
     assert "[8/8] excluded" in out
+    status = _factory(["status", str(CORPUS), *SLURM], env)
+    lines = status.communicate(timeout=120)[0].strip().splitlines()
+    assert status.returncode == 0 and len(lines) == 9
+    assert lines[1].startswith("[1/8] read: 2/2 tasks done; Slurm job ")
 
 
 def test_magpie_demo_on_slurm_matches_local(slurm, cluster_env, local_hashes):

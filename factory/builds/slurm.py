@@ -192,12 +192,25 @@ def submit(ctx: BuildContext, stages: list[Stage], log: Log) -> list[StageJob]:
             f"executor: {Path(sys.executable).parent} has no launch_pickled_pipeline (datatrove's task launcher); "
             "run factory from the environment datatrove is installed in, or set executor.options.venv_path"
         )
+    earlier = {job.stage: job.job_id for job in read_jobs(ctx)}
     jobs: list[StageJob] = []
     depends: str | None = None
     for stage in stages:
         executor = _executor(ctx, stage, depends)
         executor.run()  # outside an allocation this submits the array (or nothing, when complete)
         job_id = str(executor.job_id)
+        if job_id == "-1" and earlier.get(stage.name, "-1") != "-1":
+            # nothing left to run: keep the id of the job that did it, for `factory status`
+            jobs.append(
+                StageJob(
+                    stage.name,
+                    earlier[stage.name],
+                    executor.world_size,
+                    str(ctx.stage_logs(stage.name)),
+                )
+            )
+            _write_jobs(ctx, jobs)
+            continue
         jobs.append(
             StageJob(stage.name, job_id, executor.world_size, str(ctx.stage_logs(stage.name)))
         )
