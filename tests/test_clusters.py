@@ -151,6 +151,22 @@ def test_slurm_failure_is_one_line_with_the_rank_log(slurm, cluster_env, tmp_pat
     assert not {job["job_id"] for job in _jobs(workdir)} & set(queued.split())
 
 
+def test_slurm_gpu_request_on_a_gpu_less_partition_is_one_line(slurm, cluster_env, tmp_path):
+    env = {**cluster_env, "FACTORY_HOME": str(tmp_path)}
+    args = ["build", str(CORPUS), "--no-publish", *SLURM, "--set", "executor.stages.read.gpus=1"]
+    proc = _factory(args, env)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in out
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith(
+            "error: stage read: each task asks for 1 CPU, 2 GB, 1 GPU and no node of partition 'cpu'"
+        )
+    )
+    assert not list((tmp_path / "builds").glob("*/slurm/jobs.json"))  # nothing was submitted
+
+
 # -- Ray -------------------------------------------------------------------------------------
 
 
