@@ -95,6 +95,15 @@ def build(
 
 
 @app.command()
+def status(recipe: RecipeArg, set_: SetOpt = None, demo: DemoOpt = False) -> None:
+    """Progress of a recipe's build: tasks done per stage and, on Slurm, the state of its jobs."""
+    from factory.builds.slurm import build_status
+
+    for line in build_status(_load(recipe, set_, demo)):
+        typer.echo(line)
+
+
+@app.command()
 def explain(
     kind: Annotated[
         str, typer.Argument(help="A kind (corpus, magpie, preferences) or a recipe file.")

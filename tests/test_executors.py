@@ -39,3 +39,20 @@ def test_ray_missing_is_one_line(tmp_path):
             make_executor(ExecutorSpec(type="ray"), [], logging_dir=tmp_path)
     else:
         pytest.skip("ray is installed")
+
+
+def test_slurm_script_carries_the_environment_but_never_a_secret(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("HF_TOKEN", "hf_do_not_write_me")
+    monkeypatch.setenv("HF_HOME", "/shared/hf")
+    spec = ExecutorSpec(type="slurm", options={"time": "01:00:00", "partition": "cpu"})
+    executor = make_executor(spec, [], logging_dir=tmp_path / "logs", stage="read")
+    script = executor.get_launch_file_contents(
+        executor.get_sbatch_args(), "launch_pickled_pipeline x"
+    )
+    assert f"export PATH={Path(sys.executable).parent}:$PATH" in script
+    assert "export FACTORY_HOME=" in script and "export HF_HOME=/shared/hf" in script
+    assert "hf_do_not_write_me" not in script  # tokens reach tasks through sbatch --export only
+    executor.launch_merge_stats()  # no stats job: it would stay PENDING after a failed stage

@@ -202,12 +202,25 @@ def submit(ctx: BuildContext, stages: list[Stage], log: Log) -> list[StageJob]:
         tasks = stage.tasks or spec.tasks
         reuse_checked(ctx, stage, tasks, redo_all=rerun, log=log)
         rerun = rerun or bool(incomplete_ranks(ctx.stage_logs(stage.name), tasks))
+    earlier = {job.stage: job.job_id for job in read_jobs(ctx)}
     jobs: list[StageJob] = []
     depends: str | None = None
     for stage in stages:
         executor = _executor(ctx, stage, depends)
         executor.run()  # outside an allocation this submits the array (or nothing, when complete)
         job_id = str(executor.job_id)
+        if job_id == "-1" and earlier.get(stage.name, "-1") != "-1":
+            # nothing left to run: keep the id of the job that did it, for `factory status`
+            jobs.append(
+                StageJob(
+                    stage.name,
+                    earlier[stage.name],
+                    executor.world_size,
+                    str(ctx.stage_logs(stage.name)),
+                )
+            )
+            _write_jobs(ctx, jobs)
+            continue
         jobs.append(
             StageJob(stage.name, job_id, executor.world_size, str(ctx.stage_logs(stage.name)))
         )
@@ -311,3 +324,26 @@ def run_stages_with_stats(ctx: BuildContext, stages: list[Stage], log: Log) -> l
 
     run_stages(ctx, stages, log, done)
     return [stats[stage.name] for stage in stages]
+
+
+def build_status(recipe) -> list[str]:
+    """One line per stage of `recipe`'s build: tasks done and, for Slurm, its recorded job's state."""
+    from factory import kinds
+
+    ctx = BuildContext.create(recipe)
+    stages = kinds.get(recipe.kind_name).plan().stages(recipe, ctx)
+    jobs = {job.stage: job for job in read_jobs(ctx)}
+    states: dict[str, str] = {}
+    if jobs and shutil.which("squeue"):
+        states = queue_states([job.job_id for job in jobs.values()])
+    lines = [f"{recipe.name}: work dir {ctx.workdir}"]
+    for index, stage in enumerate(stages, 1):
+        tasks = stage.tasks or recipe.executor.tasks
+        done = tasks - len(incomplete_ranks(ctx.stage_logs(stage.name), tasks))
+        line = f"[{index}/{len(stages)}] {stage.name}: {done}/{tasks} tasks done"
+        job = jobs.get(stage.name)
+        if job is not None and job.job_id != "-1":
+            state = states.get(job.job_id, "not in the queue" if done < tasks else "finished")
+            line += f"; Slurm job {job.job_id}: {state}"
+        lines.append(line)
+    return lines

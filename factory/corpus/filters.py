@@ -220,7 +220,7 @@ class QualityScoreFilter(_ScoreFilter):
     reason = "low_score"
 
     def __init__(
-        self, scorer: str = "heuristic_v1", min_quality_score: float | None = 0.55, **kwargs
+        self, scorer: str = "heuristic_v2", min_quality_score: float | None = 0.55, **kwargs
     ):
         super().__init__(min_quality_score=min_quality_score, **kwargs)
         self.scorer_name = scorer

@@ -94,6 +94,52 @@ def heuristic_v1(text: str) -> float:
     return round(mean * (0.5 + 0.5 * distinct), 6)
 
 
+def _token_share(line: str, pattern: re.Pattern) -> float:
+    """Share of the line's visible characters in the tokens that match `pattern`."""
+    tokens = line.split()
+    total = sum(len(t) for t in tokens)
+    hit = sum(len(t) for t in tokens if pattern.search(t))
+    return hit / total if total else 0.0
+
+
+def _line_score_v2(line: str) -> float:
+    """As v1, but a character run or a URL costs in proportion to the tokens that carry it.
+
+    v1 halved a whole line for one expressive word ("Kaixoooooo"), so a one-line article with
+    one such word fell under the quality threshold; the penalty now scales with the offending
+    tokens' share of the line (a line that is all run or all URL still gets v1's factor).
+    """
+    score = 1.0
+    if _MOJIBAKE.search(line):
+        score *= 0.1
+    visible = [c for c in line if not c.isspace()]
+    letters = sum(c.isalpha() for c in visible)
+    if visible and letters / len(visible) < 0.6:
+        score *= 0.4
+    score *= 1.0 - 0.4 * _token_share(line, _URL)
+    words = line.split()
+    if len(words) < 3:
+        score *= 0.6
+    elif not line.endswith(_END):
+        score *= 0.85
+    if letters > 10 and line.upper() == line:
+        score *= 0.6
+    score *= 1.0 - 0.5 * _token_share(line, _RUN)
+    return score
+
+
+@register("heuristic_v2")
+def heuristic_v2(text: str) -> float:
+    """`heuristic_v1` with token-level penalties for character runs and URLs (the default)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return 0.0
+    total = sum(len(line) for line in lines)
+    mean = sum(_line_score_v2(line) * len(line) for line in lines) / total
+    distinct = len(set(lines)) / len(lines)
+    return round(mean * (0.5 + 0.5 * distinct), 6)
+
+
 @register("fasttext_eu_v1")
 def fasttext_eu_v1(text: str) -> float:
     """fastText (lid.176.ftz) probability that the whole text is Basque."""

@@ -204,8 +204,8 @@ class QualitySpec(StrictModel):
     """The document quality score (the paper's CCv2 step)."""
 
     scorer: str = Field(
-        "heuristic_v1",
-        description="A registered scorer (`heuristic_v1`, `fasttext_eu_v1`) or `module:function` taking the text and returning a score in [0, 1].",
+        "heuristic_v2",
+        description="A registered scorer (`heuristic_v2`: CCv2-style line heuristics, penalising the offending token; `heuristic_v1`: its first version, which penalised whole lines; `fasttext_eu_v1`) or `module:function` taking the text and returning a score in [0, 1].",
     )
 
 

@@ -113,3 +113,18 @@ def test_scorer_resolution():
 def test_unknown_threshold_is_rejected():
     with pytest.raises(TypeError, match="unknown threshold"):
         BasqueGopherFilter(min_stop_words=2)
+
+
+def test_one_expressive_word_costs_its_share_not_the_line():
+    from factory.corpus.quality import heuristic_v1, heuristic_v2
+
+    article = (
+        "Atzo arratsaldean herriko plazan kontzertu ederra izan genuen, eta jendea "
+        "pozik joan zen etxera: zoragarriaaaaaaa izan zela esan zuten askok."
+    )
+    assert heuristic_v1(article) < 0.55  # the old scorer dropped it for one word
+    assert heuristic_v2(article) > 0.9
+    # a line that is nothing but a run is still penalised as before
+    assert heuristic_v2("aaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbb cccccccccccccccc.") <= 0.5 + 1e-9
+    spam = "\n".join(["KLIKATU HEMEN ORAIN!!!!!!!", "www.example.com 123 456", "menua"] * 5)
+    assert heuristic_v2(spam) < 0.55
