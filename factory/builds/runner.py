@@ -214,15 +214,24 @@ def check_sources(ctx: BuildContext, stats: StageStats) -> None:
         )
 
 
-def check_assembled(ctx: BuildContext, last: Stage, stats: StageStats, assembled: int) -> None:
-    """The assembled rows must be exactly what the last stage's tasks wrote and counted."""
-    tasks = last.tasks or ctx.recipe.executor.tasks
-    written = verify.check_rows(ctx.rows_dir, ctx.stage_manifests(last.name), tasks)
-    counted = [
-        int(step.counters.get("total", 0))
-        for step in stats.steps
-        if step.name.endswith(RowWriter.name)
-    ]
+def check_assembled(
+    ctx: BuildContext, stages: list[Stage], stage_stats: list[StageStats], assembled: int
+) -> None:
+    """The assembled rows must be exactly what the row-writing stages' tasks wrote and counted."""
+    written, counted = 0, []
+    listed: list[Path] = []
+    for stage, stats in zip(stages, stage_stats):
+        if not any(isinstance(step, RowWriter) for step in stage.pipeline):
+            continue
+        tasks = stage.tasks or ctx.recipe.executor.tasks
+        listed.append(ctx.stage_manifests(stage.name))
+        counted += [
+            int(step.counters.get("total", 0))
+            for step in stats.steps
+            if step.name.endswith(RowWriter.name)
+        ]
+        written += verify.check_rows(ctx.rows_dir, ctx.stage_manifests(stage.name), tasks)
+    verify.check_no_unknown_rows(ctx.rows_dir, listed)
     problems = []
     if written != assembled:
         problems.append(f"the task manifests list {written}")
@@ -286,7 +295,7 @@ def _build_locked(recipe: RecipeBase, ctx: BuildContext, store, log: Log) -> Bui
         shard_size=recipe.output.shard_size,
         sample_rows=recipe.card.sample_rows,
     )
-    check_assembled(ctx, stages[-1], stage_stats[-1], dataset.total_rows)
+    check_assembled(ctx, stages, stage_stats, dataset.total_rows)
     if dataset.total_rows == 0:
         reasons = {}
         for stats in stage_stats:

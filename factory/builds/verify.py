@@ -174,8 +174,7 @@ def check_finished_tasks(logs_dir: Path, manifest_dir: Path, tasks: int) -> list
     return bad
 
 
-def check_rows(rows_dir: Path, manifest_dir: Path, tasks: int) -> int:
-    """Rows the last stage's tasks wrote under `rows_dir`; stop if any file there disagrees."""
+def _listed_rows(rows_dir: Path, manifest_dir: Path, tasks: int) -> dict[str, FileRecord]:
     listed: dict[str, FileRecord] = {}
     for rank in range(tasks):
         record = read_manifest(manifest_dir, rank)
@@ -189,17 +188,32 @@ def check_rows(rows_dir: Path, manifest_dir: Path, tasks: int) -> int:
             for path, entry in record.files.items()
             if Path(path).is_relative_to(rows_dir)
         )
+    return listed
+
+
+def check_no_unknown_rows(rows_dir: Path, manifest_dirs: list[Path]) -> None:
+    """Stop if a row file under `rows_dir` is listed by no manifest of the row-writing stages."""
+    listed: set[str] = set()
+    for folder in manifest_dirs:
+        for manifest in Path(folder).glob("*.json"):
+            record = read_manifest(folder, int(manifest.stem)) if manifest.stem.isdigit() else None
+            listed.update(record.files if record else ())
     present = (
         {os.path.abspath(p) for p in rows_dir.rglob("*.jsonl.gz") if p.is_file()}
         if rows_dir.is_dir()
         else set()
     )
-    unknown = sorted(present - set(listed))
+    unknown = sorted(present - listed)
     if unknown:
         raise BuildError(
             f"{unknown[0]}: a row file no task of this build wrote ({len(unknown)} in all); "
             "nothing was published; remove it, or the work dir, and rerun"
         )
+
+
+def check_rows(rows_dir: Path, manifest_dir: Path, tasks: int) -> int:
+    """Rows one stage's tasks wrote under `rows_dir`; stop if any file they list disagrees."""
+    listed = _listed_rows(rows_dir, manifest_dir, tasks)
     total = 0
     for path, entry in sorted(listed.items()):
         reason = None
