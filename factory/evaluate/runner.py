@@ -8,6 +8,7 @@ shebang names the interpreter). It always runs as a subprocess: `python -m lm_ev
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import json
 import os
@@ -18,15 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from factory import settings
+from factory.builds.files import write_text_atomic
 from factory.errors import InputError, MissingDependency
 from factory.evaluate.lm_eval_tasks import EvalConfig
 
-# prints the names lm-eval knows (tasks and groups), our generated include path included
+# prints the names of lm-eval's own tasks and groups (indexing them takes seconds: cached below)
 LIST_TASKS = (
-    "import json, sys\n"
+    "import json\n"
     "from lm_eval.tasks import TaskManager\n"
-    "tm = TaskManager(include_path=sys.argv[1])\n"
+    "tm = TaskManager()\n"
     "print(json.dumps(sorted(set(tm.all_tasks) | set(tm.all_groups))))\n"
+)
+# what identifies an lm-eval installation's task set: its version and its tasks folder
+IDENTIFY = (
+    "import importlib.metadata as m, importlib.util as u, json, os\n"
+    "folder = os.path.join(u.find_spec('lm_eval').submodule_search_locations[0], 'tasks')\n"
+    "print(json.dumps([m.version('lm_eval'), folder, os.stat(folder).st_mtime_ns]))\n"
 )
 
 
@@ -73,17 +82,28 @@ def find_lm_eval() -> LmEval:
     raise MissingDependency("lm_eval", "lm-eval", "factory eval")
 
 
-def known_tasks(lm_eval: LmEval, include_path: Path) -> set[str]:
-    done = subprocess.run(
-        [lm_eval.python, "-c", LIST_TASKS, str(include_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _run_python(lm_eval: LmEval, code: str, what: str) -> str:
+    done = subprocess.run([lm_eval.python, "-c", code], capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InputError(f"lm-eval could not index its tasks (with {include_path}): {tail}")
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+        raise InputError(f"lm-eval ({lm_eval.python}) could not {what}: {tail}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def default_tasks(lm_eval: LmEval) -> set[str]:
+    """lm-eval's own task and group names, cached under FACTORY_HOME per installation."""
+    identity = _run_python(lm_eval, IDENTIFY, "be found")
+    key = hashlib.sha256(f"{lm_eval.python}\n{identity}".encode()).hexdigest()[:16]
+    cache = settings.factory_home() / "cache" / "lm-eval-tasks" / f"{key}.json"
+    if cache.is_file():
+        try:
+            return set(json.loads(cache.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            pass  # rebuilt below
+    names = json.loads(_run_python(lm_eval, LIST_TASKS, "index its tasks"))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(cache, json.dumps(names))  # a killed run leaves no half index
+    return set(names)
 
 
 def unknown_tasks_line(unknown: list[str], known: set[str]) -> str:
@@ -99,7 +119,8 @@ def unknown_tasks_line(unknown: list[str], known: set[str]) -> str:
 
 def check_task_names(lm_eval: LmEval, result: EvalConfig) -> None:
     """Every task of the suite is a task or group lm-eval's TaskManager knows, before anything runs."""
-    known = known_tasks(lm_eval, result.out_dir)
+    # the generated task files and the suite group are ours; the rest must be lm-eval's own
+    known = default_tasks(lm_eval) | {t.name for t in result.tasks} | {result.spec.name}
     unknown = [name for name in result.task_names if name not in known]
     if unknown:
         raise InputError(unknown_tasks_line(unknown, known))
