@@ -134,7 +134,9 @@ def test_documented_defaults():
     assert BasqueLanguageFilter().defaults == {"min_basque_fraction": 0.5}
     assert BasqueLanguageFilter().method == "cld2"
     assert QualityScoreFilter().defaults == {"min_quality_score": 0.55}
-    assert QualityScoreFilter().scorer_name == "heuristic_v2"  # the recipe default (corpus/recipe.py)
+    assert (
+        QualityScoreFilter().scorer_name == "heuristic_v2"
+    )  # the recipe default (corpus/recipe.py)
 
 
 def test_score_threshold_is_inclusive_rounded_cached_and_reused():
