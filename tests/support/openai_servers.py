@@ -40,7 +40,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 240) -> None:
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 600) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
