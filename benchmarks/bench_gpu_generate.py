@@ -6,12 +6,16 @@ throughput does not depend on the weights). EOS is suppressed, so every request 
 
     python benchmarks/bench_gpu_generate.py                 # one GPU (H100: issue 6 asks >= 10,000 tok/s)
     python benchmarks/bench_gpu_generate.py --tiny          # CPU smoke check, a tiny model
+    python benchmarks/bench_gpu_generate.py --vllm          # also the vllm engine (the [vllm] extra)
 
 Baseline ("naive"): `model.generate(input_ids, attention_mask, max_new_tokens)` with the default
 dynamic cache, at each of `--naive-batches`. Engine: `TransformersEngine.generate` (on CUDA: static
 KV cache with the decode step compiled by `generate`, full fixed-shape batches) at each of
 `--engine-batches`; its first call (compilation) is timed apart as warmup. The last line prints
-the best engine figure, the naive figure at the same batch size and the ratio.
+the best engine figure, the naive figure at the same batch size and the ratio. With `--vllm` the
+same weights are saved to a temporary folder and `VllmEngine` (one `generate` call per batch, one
+seed per call) is timed at each engine batch too, with its own RESULT line against the same naive
+figure.
 """
 
 from __future__ import annotations
@@ -121,6 +125,31 @@ def engine_rate(engine, prompts: list[list[int]], new_tokens: int, device: str) 
     return produced / elapsed
 
 
+def vllm_rates(model, tokenizer, prompts, batches, new_tokens, args) -> tuple[float, int]:
+    """Best output tok/s of `VllmEngine` over `batches` (the same random weights, saved to disk)."""
+    import tempfile
+
+    from factory.engines.vllm_engine import VllmEngine
+
+    folder = tempfile.mkdtemp(prefix="bench-vllm-")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    engine = VllmEngine(EngineSpec(type="vllm", model=folder, dtype="bfloat16", max_model_len=1024))
+    params = SamplingParams(temperature=1.0, max_tokens=new_tokens, seed=0)
+    best = (0.0, 0)
+    for batch in batches:
+        engine.generate(prompts[:batch], params)  # warmup (CUDA graphs are captured at load)
+        rate = 0.0
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            out = engine.generate(prompts[:batch], params)
+            elapsed = time.perf_counter() - start
+            rate = max(rate, sum(c[0].completion_tokens for c in out) / elapsed)
+        print(f"vllm engine     batch {batch:5d}: {rate:10.1f} output tok/s")
+        best = max(best, (rate, batch))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (smoke check)")
@@ -134,6 +163,7 @@ def main() -> None:
         default=2,
         help="timed runs per setting; the best is kept (both sides)",
     )
+    parser.add_argument("--vllm", action="store_true", help="also time the vllm engine (GPU)")
     args = parser.parse_args()
 
     device = "cpu" if args.tiny else "cuda"
@@ -190,6 +220,17 @@ def main() -> None:
         best = max(best, (rate, batch))
         if device == "cuda":
             torch.cuda.empty_cache()
+
+    if args.vllm:
+        vllm_best = vllm_rates(model, tokenizer, prompt_pool, engine_batches, new_tokens, args)
+        for vrate, vbatch in [vllm_best]:
+            same_v = naive_rates.get(vbatch) or max(
+                naive(model, prompt_pool[:vbatch], new_tokens, device) for _ in range(args.repeats)
+            )
+            print(
+                f"RESULT vllm engine {vrate:.1f} tok/s (batch {vbatch}) vs naive padded generate "
+                f"{same_v:.1f} tok/s at batch {vbatch}: ratio {vrate / same_v:.2f}x"
+            )
 
     rate, batch = best
     same = naive_rates.get(batch)

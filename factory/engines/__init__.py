@@ -15,6 +15,7 @@ __all__ = [
     "Prompt",
     "SamplingParams",
     "make_engine",
+    "preflight",
 ]
 
 
@@ -31,3 +32,10 @@ def make_engine(spec: EngineSpec) -> Engine:
     from factory.engines.transformers_engine import TransformersEngine
 
     return TransformersEngine(spec)
+
+
+def preflight(spec: EngineSpec) -> None:
+    """Fail before any stage runs when the engine cannot work: an openai server that is down,
+    refuses the key or is not OpenAI-compatible is one `EngineError` line (exit 2)."""
+    if spec.type == "openai":
+        make_engine(spec).close()

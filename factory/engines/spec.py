@@ -64,7 +64,7 @@ class EngineSpec(StrictModel):
     type: Literal["transformers", "vllm", "openai"] = Field(
         "transformers",
         description="`transformers`: in process, CPU or GPU (embedded default); `vllm`: offline vllm.LLM on GPUs; "
-        "`openai`: the /v1/completions endpoint of an OpenAI-compatible server (vllm serve, SGLang, llama.cpp).",
+        "`openai`: an OpenAI-compatible server (vllm serve, SGLang, llama.cpp, transformers serve; see `server`).",
     )
     model: str = Field(
         ...,
@@ -108,10 +108,26 @@ class EngineSpec(StrictModel):
         None,
         description="openai only: name of the environment variable holding the API key (the key itself never goes in a recipe).",
     )
-    request_timeout_s: float = Field(
-        120, gt=0, description="openai only: seconds before one request is given up."
+    server: Literal["auto", "vllm", "sglang", "llamacpp", "transformers", "openai"] = Field(
+        "auto",
+        description="openai only: the server behind base_url, which decides the request fields beyond the "
+        "OpenAI core (stop_token_ids, add_special_tokens, n); `auto` asks the server (/v1/models), "
+        "`openai` sends the documented core only.",
     )
-    concurrency: int = Field(8, ge=1, description="openai only: requests in flight at once.")
+    request_timeout_s: float = Field(
+        120, gt=0, description="openai only: seconds one attempt of a request may take."
+    )
+    request_budget_s: float = Field(
+        600,
+        gt=0,
+        description="openai only: seconds one request may take with its retries (429, 5xx, timeouts; exponential backoff).",
+    )
+    concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="openai only: requests in flight at once; default per server "
+        "(vllm, sglang: 256; llamacpp: 8; transformers: 1; openai: 16).",
+    )
 
     @model_validator(mode="after")
     def _backend_fits(self) -> EngineSpec:

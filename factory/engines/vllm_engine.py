@@ -1,19 +1,35 @@
 """Offline generation with `vllm.LLM` (GPU only; the `vllm` extra: pip install 'latxa-factory[vllm]').
 
 vLLM is imported only when this engine is made, so `import factory` works without it.
-Each prompt gets its own seed derived from `SamplingParams.seed` and its index, so repeated
-Magpie prompts still sample different instructions and a rerun reproduces them.
+
+One `LLM` per process: vLLM does not give back the GPU memory of an `LLM` that is dropped
+(vllm#6544), so the instruction and response stages of one task share the model that the first
+one loaded (`close()` leaves it loaded; a different model replaces it).
+
+Seeds: one per call (a Magpie chunk). Before each call the workers' random generators are
+seeded with it (`collective_rpc`), and requests carry no seed of their own: a per-request seed
+takes vLLM's sampler off its batched path (its own comment: "This can be slow"). The same chunk
+then samples the same texts on the same hardware and software, and a resumed build repeats the
+chunks it redoes. Where `collective_rpc` is missing (old vLLM), each request gets its own seed.
+
+To share one model across many tasks or jobs, run `vllm serve MODEL` once and point the recipes
+at it with `engine.type: openai` and `engine.base_url: http://HOST:8000/v1` (the openai engine).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from factory.engines.base import Engine, Prompt, prompt_seed
 from factory.engines.spec import Completion, EngineSpec, SamplingParams
 from factory.errors import MissingDependency
 
 EXTRA = "'latxa-factory[vllm]'"
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# the process's one LLM: (load key, LLM)
+_LOADED: dict[str, tuple[tuple, object]] = {}
 
 
 def import_vllm():
@@ -24,26 +40,115 @@ def import_vllm():
     return vllm
 
 
+def _load_key(spec: EngineSpec) -> tuple:
+    return (
+        spec.model,
+        spec.revision,
+        spec.dtype,
+        spec.tensor_parallel_size,
+        spec.enable_prefix_caching,
+        spec.max_model_len,
+        spec.gpu_memory_utilization,
+    )
+
+
+def shared_llm(spec: EngineSpec, vllm):
+    """The process's `LLM` for `spec`, built on first use; another spec replaces it."""
+    key = _load_key(spec)
+    held = _LOADED.get("llm")
+    if held is not None and held[0] == key:
+        return held[1]
+    if held is not None:
+        _LOADED.clear()
+        _free_gpu_memory()
+    options = {} if spec.max_model_len is None else {"max_model_len": spec.max_model_len}
+    llm = vllm.LLM(
+        model=spec.model,
+        revision=spec.revision,
+        tokenizer_revision=spec.revision,
+        dtype=spec.dtype,
+        tensor_parallel_size=spec.tensor_parallel_size,
+        enable_prefix_caching=spec.enable_prefix_caching,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
+        **options,
+    )
+    _LOADED["llm"] = (key, llm)
+    return llm
+
+
+def _free_gpu_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
+def loaded_revision(model: str, revision: str | None) -> str | None:
+    """The commit of the snapshot a model id (or a local snapshot folder) was loaded from.
+
+    A hub model is loaded from `HF_HUB_CACHE/models--ORG--NAME/snapshots/COMMIT`, and the ref
+    asked for (`main` when none) is recorded in `refs/`; a commit given as the revision is itself.
+    None when it cannot be known (a plain local folder).
+    """
+    if revision and _COMMIT.match(revision):
+        return revision
+    path = Path(model)
+    if path.is_dir():
+        resolved = path.resolve()
+        if resolved.parent.name == "snapshots" and _COMMIT.match(resolved.name):
+            return resolved.name
+        return None
+    from huggingface_hub import constants
+
+    ref = Path(constants.HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs"
+    ref_file = ref / (revision or "main")
+    if ref_file.is_file():
+        commit = ref_file.read_text().strip()
+        return commit if _COMMIT.match(commit) else None
+    return None
+
+
+def _seed_worker(worker, seed: int) -> None:
+    """Runs inside each vLLM worker: seed the generators its sampler draws from."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
 class VllmEngine(Engine):
     """`vllm.LLM(model, revision, tensor_parallel_size, enable_prefix_caching, ...)`, one `generate` per call."""
 
     def __init__(self, spec: EngineSpec):
         vllm = import_vllm()  # (EngineSpec already refuses the demo model here)
-        self.spec = spec
-        self._vllm = vllm
-        options = {} if spec.max_model_len is None else {"max_model_len": spec.max_model_len}
-        self.llm = vllm.LLM(
-            model=spec.model,
-            revision=spec.revision,
-            tokenizer_revision=spec.revision,
-            dtype=spec.dtype,
-            tensor_parallel_size=spec.tensor_parallel_size,
-            enable_prefix_caching=spec.enable_prefix_caching,
-            gpu_memory_utilization=spec.gpu_memory_utilization,
-            **options,
-        )
-        self.tokenizer = self.llm.get_tokenizer()
-        self.model_id, self.model_revision = spec.model, spec.revision
+        self._setup(spec, vllm, shared_llm(spec, vllm))
+
+    @classmethod
+    def from_llm(cls, spec: EngineSpec, llm, vllm) -> VllmEngine:
+        """An engine around an already built `LLM` (tests pass a stand-in without a GPU)."""
+        engine = cls.__new__(cls)
+        engine._setup(spec, vllm, llm)
+        return engine
+
+    def _setup(self, spec: EngineSpec, vllm, llm) -> None:
+        self.spec, self._vllm, self.llm = spec, vllm, llm
+        self.tokenizer = llm.get_tokenizer()
+        config = llm.llm_engine.model_config
+        self.model_id = spec.model
+        # what was loaded, not what the recipe asked for (None for an unpinned recipe)
+        self.model_revision = loaded_revision(
+            getattr(config, "model", spec.model), getattr(config, "revision", spec.revision)
+        ) or loaded_revision(spec.model, spec.revision)
 
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         vllm = self._vllm
@@ -56,19 +161,26 @@ class VllmEngine(Engine):
             }
             for p in prompts
         ]
-        sampling = [
-            vllm.SamplingParams(
+        per_call = params.seed is not None and hasattr(self.llm, "collective_rpc")
+        if per_call:
+            self.llm.collective_rpc(_seed_worker, args=(params.seed,))
+
+        def sampling(seed: int | None):
+            return vllm.SamplingParams(
                 n=params.n,
                 temperature=params.temperature,
                 top_p=params.top_p,
                 max_tokens=params.max_tokens,
                 stop=params.stop or None,
                 stop_token_ids=params.stop_token_ids or None,
-                seed=prompt_seed(params.seed, i),
+                seed=seed,
             )
-            for i in range(len(prompts))
-        ]
-        outputs = self.llm.generate(requests, sampling, use_tqdm=False)
+
+        if per_call or params.seed is None:
+            batch = sampling(None)  # one SamplingParams for all: vLLM's batched sampler
+        else:
+            batch = [sampling(prompt_seed(params.seed, i)) for i in range(len(prompts))]
+        outputs = self.llm.generate(requests, batch, use_tqdm=False)
         return [
             [
                 Completion(
@@ -82,3 +194,6 @@ class VllmEngine(Engine):
             ]
             for out in outputs
         ]
+
+    def close(self) -> None:
+        """Keeps the process's `LLM` loaded for the next stage (vLLM cannot free it anyway)."""

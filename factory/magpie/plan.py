@@ -11,6 +11,7 @@ from datatrove.pipeline.writers.jsonl import JsonlWriter
 from factory.builds.context import BuildContext
 from factory.builds.rows import RowWriter
 from factory.builds.stage import Stage
+from factory.engines import preflight
 from factory.engines.executors import generation_resources
 from factory.magpie.filters import (
     ExactDedupFilter,
@@ -84,6 +85,7 @@ def _turn_filters(
 
 
 def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
+    preflight(recipe.engine)  # a server that is down fails here, before any task starts
     magpie = recipe.magpie
     template = magpie.resolved_template()
     common = {

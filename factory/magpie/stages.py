@@ -75,39 +75,53 @@ class _GenerationStep(PipelineStep):
             self._engine = make_engine(self.engine_spec)
         return self._engine
 
-    def encode(self, text: str) -> str | list[int]:
-        """Token ids when the engine has a tokenizer (no BOS added: templates carry their own)."""
-        tokenizer = self.engine.tokenizer
-        if tokenizer is None:
-            return text
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    def encode(self, text: str) -> str:
+        """The prompt as text: every engine tokenizes it without adding a BOS (templates carry theirs)."""
+        return text
 
     def chat_prompt(self, messages: list[dict], *, generation_prompt: bool) -> str:
         tokenizer = self.engine.tokenizer
-        if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+        if not self.has_chat_template():
             from factory.errors import EngineError
 
             raise EngineError(
-                f"engine {self.engine_spec.model!r}: Magpie's response step needs the model's chat template, "
-                "but the engine has no tokenizer with one"
+                f"engine {self.engine_spec.model!r}: Magpie's follow-up turns need the model's chat template, "
+                "but the engine has no tokenizer with one (give engine.model as a local folder)"
             )
-        system = (
-            [{"role": "system", "content": self.template.system_prompt}]
-            if self.template.system_prompt
-            else []
-        )
         return tokenizer.apply_chat_template(
-            system + messages, tokenize=False, add_generation_prompt=generation_prompt
+            self.system_messages() + messages,
+            tokenize=False,
+            add_generation_prompt=generation_prompt,
         )
 
+    def has_chat_template(self) -> bool:
+        tokenizer = self.engine.tokenizer
+        return tokenizer is not None and bool(getattr(tokenizer, "chat_template", None))
+
+    def system_messages(self) -> list[dict]:
+        if not self.template.system_prompt:
+            return []
+        return [{"role": "system", "content": self.template.system_prompt}]
+
+    def respond(
+        self, chats: list[list[dict]], sampling: Sampling, seed: int
+    ) -> list[tuple[str, dict]]:
+        """The assistant's next turn: the chat template applied here, or by the server's chat endpoint."""
+        if self.has_chat_template() or not hasattr(self.engine, "chat"):
+            prompts = [self.encode(self.chat_prompt(c, generation_prompt=True)) for c in chats]
+            return self.generate(prompts, sampling, seed, "assistant")
+        chats = [self.system_messages() + c for c in chats]
+        return self.generate(chats, sampling, seed, "assistant", chat=True)
+
     def generate(
-        self, prompts: list[str | list[int]], sampling: Sampling, seed: int, role: str
+        self, prompts: list, sampling: Sampling, seed: int, role: str, *, chat: bool = False
     ) -> list[tuple[str, dict]]:
         params = sampling.params(
             self.template, stop_token_ids(self.engine.tokenizer, self.template), seed
         )
         with self.track_time("generate"):
-            outputs = self.engine.generate(prompts, params)
+            call = self.engine.chat if chat else self.engine.generate
+            outputs = call(prompts, params)
         results = []
         for completion, *_rest in outputs:
             self.stat_update(f"{role}_completion_tokens", value=completion.completion_tokens)
@@ -249,11 +263,8 @@ class ResponseGenerator(_GenerationStep):
                 self._append(
                     chats, added, "user", self.generate(prompts, self.instruction, seed, "user")
                 )
-            prompts = [self.encode(self.chat_prompt(c, generation_prompt=True)) for c in chats]
             seed = derive_seed(self.seed, "magpie", "responses", rank, k, turn)
-            self._append(
-                chats, added, "assistant", self.generate(prompts, self.response, seed, "assistant")
-            )
+            self._append(chats, added, "assistant", self.respond(chats, self.response, seed))
         return [{"id": doc.id, "turns": turns} for doc, turns in zip(batch, added)]
 
     @staticmethod

@@ -3,7 +3,11 @@
 Speaks the request and response shapes of the OpenAI completions API (`model`, `prompt` as a
 string, a list of strings, a list of token ids or a list of those; `max_tokens`, `temperature`,
 `top_p`, `n`, `stop`, `seed`; answer `choices[{text, index, finish_reason}]` and `usage`), plus
-vLLM's `stop_token_ids` extension, so the openai engine is tested over real HTTP.
+vLLM's `stop_token_ids` extension, so the openai engine is tested over real HTTP. `GET /v1/models`
+names the server kind it plays (`owned_by`, default vllm), and `faults` makes it answer the first
+requests with those statuses (or `"garbage"`: a 200 that is not JSON), to test retries and errors.
+This is a test double for what no CPU machine can run (vLLM, faults on demand); the real server
+tests are in test_transformers_serve.py.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ def _prompts(prompt) -> list:
     return list(prompt)
 
 
-def make_handler(engine: Engine, api_key: str | None, seen: list[dict]):
+def make_handler(engine: Engine, api_key: str | None, seen: list[dict], owner: str, faults: list):
     lock = threading.Lock()  # one generate at a time: the engine is not thread-safe
 
     class Handler(BaseHTTPRequestHandler):
@@ -39,13 +43,35 @@ def make_handler(engine: Engine, api_key: str | None, seen: list[dict]):
             self.end_headers()
             self.wfile.write(body)
 
+        def _authorized(self) -> bool:
+            if api_key is not None and self.headers.get("Authorization") != f"Bearer {api_key}":
+                self._send(401, {"error": {"message": "invalid api key"}})
+                return False
+            return True
+
+        def do_GET(self):
+            if self.path != "/v1/models":
+                return self._send(404, {"error": {"message": f"no route {self.path}"}})
+            if self._authorized():
+                self._send(200, {"object": "list", "data": [{"id": "demo", "owned_by": owner}]})
+
         def do_POST(self):
             if self.path != "/v1/completions":
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
-            if api_key is not None and self.headers.get("Authorization") != f"Bearer {api_key}":
-                return self._send(401, {"error": {"message": "invalid api key"}})
+            if not self._authorized():
+                return None
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"body": request, "headers": dict(self.headers)})
+            if faults:
+                fault = faults.pop(0)
+                if fault == "garbage":
+                    body = b"<html>not an API</html>"
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return None
+                return self._send(fault, {"error": {"message": f"injected {fault}"}})
             params = SamplingParams(
                 temperature=request.get("temperature", 1.0),
                 top_p=request.get("top_p", 1.0),
@@ -92,10 +118,13 @@ def make_handler(engine: Engine, api_key: str | None, seen: list[dict]):
 
 
 @contextmanager
-def serve(engine: Engine, api_key: str | None = None):
+def serve(
+    engine: Engine, api_key: str | None = None, *, owner: str = "vllm", faults: list | None = None
+):
     """Yields (base_url, seen_requests) of a server on 127.0.0.1 at a free port."""
     seen: list[dict] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(engine, api_key, seen))
+    handler = make_handler(engine, api_key, seen, owner, list(faults or []))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -45,13 +45,14 @@ def test_openai_key_variable_must_be_set(monkeypatch):
 
 
 def test_unreachable_server_is_one_engine_error():
-    from factory.engines import SamplingParams
-
-    engine = make_engine(
-        EngineSpec(type="openai", model="m", base_url="http://127.0.0.1:9/v1", request_timeout_s=5)
+    spec = EngineSpec(
+        type="openai", model="m", base_url="http://127.0.0.1:9/v1", request_timeout_s=5
     )
-    with pytest.raises(EngineError, match=r"request to http://127.0.0.1:9/v1/completions failed"):
-        engine.generate(["Kaixo"], SamplingParams(max_tokens=4))
+    with pytest.raises(EngineError) as caught:
+        make_engine(spec)  # the first contact (server detection) finds it down
+    message = str(caught.value)
+    assert message.startswith("engine.base_url: cannot reach http://127.0.0.1:9/v1/models (")
+    assert "is the server running?" in message and "\n" not in message
 
 
 def test_unloadable_model_is_one_engine_error(tmp_path):

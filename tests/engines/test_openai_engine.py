@@ -95,7 +95,71 @@ def test_api_key_is_sent_from_the_environment_and_never_kept(demo_engine, monkey
         assert seen[0]["headers"]["Authorization"] == "Bearer sk-secret-123"
         assert "sk-secret-123" not in repr(vars(engine)) + repr(engine.spec)
         monkeypatch.setenv("LATXA_TEST_KEY", "wrong")
-        bad = _engine(url, api_key_env="LATXA_TEST_KEY")
-        with pytest.raises(EngineError, match=r"answered 401") as caught:
-            bad.generate([PRE_QUERY], SamplingParams(max_tokens=2))
-    assert "wrong" not in str(caught.value)
+        with pytest.raises(EngineError, match=r"models answered 401") as caught:
+            _engine(url, api_key_env="LATXA_TEST_KEY")  # refused at the first contact
+    assert "wrong" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_vllm_gets_its_extensions_and_one_request_per_prompt(demo_engine):
+    with serve(demo_engine, owner="vllm") as (url, seen):
+        engine = _engine(url)
+        assert engine.server == "vllm" and engine.concurrency == 256
+        engine.generate([PRE_QUERY], SamplingParams(max_tokens=3, n=3, stop_token_ids=[9], seed=1))
+    (body,) = [r["body"] for r in seen]
+    assert body["n"] == 3 and body["stop_token_ids"] == [9]
+    # the template's BOS stays the only one: vLLM is told not to add its own
+    assert body["add_special_tokens"] is False and body["prompt"] == PRE_QUERY
+    assert body["skip_special_tokens"] is True
+
+
+def test_servers_without_extensions_get_the_core_and_one_request_per_choice(demo_engine):
+    with serve(demo_engine, owner="llamacpp") as (url, seen):
+        engine = _engine(url)
+        assert engine.server == "llamacpp"
+        out = engine.generate(
+            [PRE_QUERY], SamplingParams(max_tokens=6, n=3, stop_token_ids=[9], seed=1)
+        )
+    assert len(out[0]) == 3 and len(seen) == 3
+    assert len({r["body"]["seed"] for r in seen}) == 3  # each choice its own seed
+    for r in seen:
+        assert not {"n", "stop_token_ids", "add_special_tokens", "skip_special_tokens"} & set(
+            r["body"]
+        )
+        # no local tokenizer: the server adds the BOS itself, so the template's is left out
+        assert r["body"]["prompt"] == PRE_QUERY.removeprefix("<|begin_of_text|>")
+
+
+def test_openai_api_gets_at_most_four_stops_and_the_rest_is_cut_here(demo_engine):
+    stops = ["\n", "zzz1", "zzz2", "zzz3", "a"]
+    with serve(demo_engine, owner="openai") as (url, seen):
+        engine = _engine(url)
+        assert engine.server == "openai"
+        out = engine.generate([PRE_QUERY], SamplingParams(max_tokens=16, stop=stops, seed=2))
+    assert seen[0]["body"]["stop"] == stops[:4]
+    assert "a" not in out[0][0].text
+
+
+def test_transient_failures_are_retried(demo_engine):
+    with serve(demo_engine, faults=[503, 429, 502]) as (url, seen):
+        engine = _engine(url)
+        out = engine.generate([PRE_QUERY], SamplingParams(max_tokens=4, seed=5))
+    assert len(seen) == 4 and out[0][0].completion_tokens >= 1
+
+
+def test_persistent_failure_stops_at_the_budget_in_one_line(demo_engine):
+    with serve(demo_engine, faults=[503] * 50) as (url, _seen):
+        engine = _engine(url, request_budget_s=1.5)
+        with pytest.raises(EngineError, match=r"still failing after \d+ attempts") as caught:
+            engine.generate([PRE_QUERY], SamplingParams(max_tokens=4))
+    assert "503" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"), [(400, "answered 400: .*injected 400"), ("garbage", "no JSON")]
+)
+def test_client_errors_and_non_json_fail_at_once(demo_engine, fault, expected):
+    with serve(demo_engine, faults=[fault]) as (url, seen):
+        engine = _engine(url)
+        with pytest.raises(EngineError, match=expected):
+            engine.generate([PRE_QUERY], SamplingParams(max_tokens=4))
+    assert len(seen) == 1  # not retried
