@@ -142,8 +142,17 @@ class TruncationFilter(BaseFilter):
 
     name = "✂️ Magpie truncated"
 
+    def __init__(self, roles: Sequence[str] = ROLES, exclusion_writer=None):
+        super().__init__(exclusion_writer=exclusion_writer)
+        # sanitized instructions are cut by the sanitizer, so their length stop does not matter
+        self.roles = set(roles)
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if any(t.get("finish_reason") == "length" for t in doc.metadata.get("turns", [])):
+        turns_facts = doc.metadata.get("turns", [])
+        if any(
+            t.get("finish_reason") == "length" and t.get("role", "assistant") in self.roles
+            for t in turns_facts
+        ):
             return False, "magpie_truncated"
         return True
 

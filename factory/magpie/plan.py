@@ -24,6 +24,7 @@ from factory.magpie.filters import (
 )
 from factory.magpie.recipe import MagpieRecipe
 from factory.magpie.rows import MagpieRowBuilder
+from factory.magpie.sanitize import sanitizer_step
 from factory.magpie.stages import InstructionGenerator, ResponseGenerator
 
 
@@ -34,14 +35,17 @@ def _turn_filters(
     f = recipe.filters
     template = recipe.magpie.resolved_template()
     excluded = lambda name: ctx.exclusion_writer(stage, name)  # noqa: E731
-    steps = [
-        MagpieCleaner(template.stop, template.role_words),
+    steps = [MagpieCleaner(template.stop, template.role_words)]
+    if recipe.magpie.sanitize and roles == ("user",):
+        steps.append(sanitizer_step(recipe.magpie.family or "custom"))
+    steps += [
         TemplateLeftoverFilter(
             template.stop, roles=roles, exclusion_writer=excluded("template_leftover")
         ),
     ]
     if f.drop_truncated:
-        steps.append(TruncationFilter(exclusion_writer=excluded("truncated")))
+        checked = ("assistant",) if recipe.magpie.sanitize else ("user", "assistant")
+        steps.append(TruncationFilter(checked, exclusion_writer=excluded("truncated")))
     steps.append(
         LengthFilter(
             f.instruction_length.min_chars,
@@ -141,6 +145,7 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         "demo_model": recipe.uses_demo_model,
         "engine": recipe.engine.model_dump(mode="json", exclude={"api_key_env", "base_url"}),
         "magpie": magpie.model_dump(mode="json"),
+        "preset": _preset_card(magpie.preset),
         "magpie_template": {
             "name": template.name,
             "pre_query": template.pre_query,
@@ -156,6 +161,14 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
             **_resolved_model(ctx),
         },
     }
+
+
+def _preset_card(name: str | None) -> dict | None:
+    if name is None:
+        return None
+    from factory.magpie.presets import PRESETS
+
+    return {"name": name, "script": PRESETS[name].script}
 
 
 def _resolved_model(ctx: BuildContext) -> dict:

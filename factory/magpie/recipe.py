@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from factory.engines.spec import EngineSpec, SamplingParams
 from factory.errors import RecipeError
 from factory.langid import METHODS
+from factory.magpie.presets import PRESETS, PRESETS_NAMES
 from factory.magpie.templates import (
     FAMILIES,
     ResolvedTemplate,
@@ -89,6 +90,16 @@ class Sampling(StrictModel):
 class MagpieSpec(StrictModel):
     """How instructions and responses are generated."""
 
+    preset: str | None = Field(
+        None,
+        description=f"Magpie's own sampling settings of a model family ({', '.join(PRESETS_NAMES)}; see "
+        "factory/magpie/presets.py): fills instruction, response and sanitize; any field given here overrides it.",
+    )
+    sanitize: bool = Field(
+        False,
+        description="Run Magpie's instruction sanitizer (keep the question, cut an answer the model went on to write).",
+    )
+
     language: str = Field(
         "eu",
         min_length=2,
@@ -130,6 +141,27 @@ class MagpieSpec(StrictModel):
         ge=1,
         description="Completions per generate call and per checkpoint file; a rerun skips checkpointed ones.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data):
+        """The preset's values first, the recipe's own keys over them (field by field)."""
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        name = data["preset"]
+        if name not in PRESETS:
+            raise ValueError(
+                f"preset: unknown {name!r} (known: {', '.join(PRESETS_NAMES)})"
+            )
+        preset = PRESETS[name]
+        merged = dict(data)
+        for key in ("instruction", "response"):
+            given = data.get(key)
+            if isinstance(given, BaseModel):
+                given = given.model_dump(exclude_unset=True)
+            merged[key] = {**getattr(preset, key), **(given or {})}
+        merged.setdefault("sanitize", preset.sanitize)
+        return merged
 
     @field_validator("family")
     @classmethod
