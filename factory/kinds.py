@@ -42,6 +42,18 @@ for _name, _cls in (
     ("preferences", "PreferencesRecipe"),
 ):
     register(Kind(_name, f"factory.{_name}.recipe", _cls, f"factory.{_name}.plan"))
+# Magpie's tagging and tag-filter steps live beside the magpie kind
+register(
+    Kind("magpie_tags", "factory.magpie.tag_recipe", "MagpieTagsRecipe", "factory.magpie.tag_plan")
+)
+register(
+    Kind(
+        "magpie_filter",
+        "factory.magpie.filter_recipe",
+        "MagpieFilterRecipe",
+        "factory.magpie.filter_plan",
+    )
+)
 
 
 def _load_plugins() -> None:

@@ -25,7 +25,7 @@ CATEGORY_LABELS = (
     "Role playing", "Data analysis", "Creative writing", "Advice seeking", "Brainstorming", "Others",
 )  # fmt: skip
 
-_QUALITY = '''
+_QUALITY = """
 # Instruction
 
 You need to rate the quality of the user query based on its clarity, specificity, and coherence.
@@ -52,9 +52,9 @@ Then, you need to output a rating from very poor to excellent by filling in the 
     "input_quality": "[very poor/poor/average/good/excellent]"
 }}
 ```
-'''  # noqa: W291
+"""
 
-_DIFFICULTY = '''
+_DIFFICULTY = """
 # Instruction 
 
 You first need to identify the given user intent and then label the difficulty level of the user query based on the content of the user query.
@@ -76,9 +76,9 @@ Now, please output the user intent and difficulty level below in a json format b
     "difficulty": "[very easy/easy/medium/hard/very hard]"
 }}
 ```
-'''  # noqa: W291
+"""
 
-_CATEGORY = '''
+_CATEGORY = """
 # Instruction
 
 Please label the task tags for the user query.
@@ -115,7 +115,7 @@ Now, please output your tags below in a json format by filling in the placeholde
     "other_tags": ["<tag 1>", "<tag 2>", ... ]
 }}
 ```
-'''  # noqa: W291
+"""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,18 @@ class SamplingPreset:
     sanitize: bool = False
 
 
-def _preset(script, ins_temp, ins_top_p, ins_max, early_stop, sanitize, res_temp, res_top_p, res_max, assistant=("assistant",)):
+def _preset(
+    script,
+    ins_temp,
+    ins_top_p,
+    ins_max,
+    early_stop,
+    sanitize,
+    res_temp,
+    res_top_p,
+    res_max,
+    assistant=("assistant",),
+):
     stops = ["\n"] if early_stop else []
     return SamplingPreset(
         script=script,
@@ -50,20 +61,42 @@ PRESETS: dict[str, SamplingPreset] = {
     # scripts/magpie-llama3-8b.sh: early stop on \n, gen_ins default 2048 tokens, greedy responses
     "llama3": _preset("scripts/magpie-llama3-8b.sh", 1.0, 1.0, 2048, True, False, 0.0, 1.0, 4096),
     # scripts/magpie-llama3.1-8b.sh: no early stop, sanitize, 1024 tokens; responses 0.6 / 0.9
-    "llama3.1": _preset("scripts/magpie-llama3.1-8b.sh", 0.8, 1.0, 1024, False, True, 0.6, 0.9, 4096),
+    "llama3.1": _preset(
+        "scripts/magpie-llama3.1-8b.sh", 0.8, 1.0, 1024, False, True, 0.6, 0.9, 4096
+    ),
     # scripts/magpie-llama3.1-70b.sh: as the 8B but instruction temperature 0.9
     "llama3.1-70b": _preset(
         "scripts/magpie-llama3.1-70b.sh", 0.9, 1.0, 1024, False, True, 0.6, 0.9, 4096
     ),
     # scripts/magpie-llama3.3-70b.sh: temperature 1, greedy responses
-    "llama3.3": _preset("scripts/magpie-llama3.3-70b.sh", 1.0, 1.0, 1024, False, True, 0.0, 1.0, 4096),
+    "llama3.3": _preset(
+        "scripts/magpie-llama3.3-70b.sh", 1.0, 1.0, 1024, False, True, 0.0, 1.0, 4096
+    ),
     # scripts/magpie-qwen2-7b.sh: early stop, greedy responses
     "qwen2": _preset(
-        "scripts/magpie-qwen2-7b.sh", 1.0, 1.0, 2048, True, False, 0.0, 1.0, 4096, ("Assistant", "assistant")
+        "scripts/magpie-qwen2-7b.sh",
+        1.0,
+        1.0,
+        2048,
+        True,
+        False,
+        0.0,
+        1.0,
+        4096,
+        ("Assistant", "assistant"),
     ),
     # scripts/magpie-qwen2.5-7b.sh: instruction temperature 0.7
     "qwen2.5": _preset(
-        "scripts/magpie-qwen2.5-7b.sh", 0.7, 1.0, 2048, True, False, 0.0, 1.0, 4096, ("Assistant", "assistant")
+        "scripts/magpie-qwen2.5-7b.sh",
+        0.7,
+        1.0,
+        2048,
+        True,
+        False,
+        0.0,
+        1.0,
+        4096,
+        ("Assistant", "assistant"),
     ),
     # scripts/magpie-gemma2-9b.sh: no early stop, sanitize, 512 tokens; responses 2048 tokens
     "gemma2": _preset("scripts/magpie-gemma2-9b.sh", 1.0, 1.0, 512, False, True, 0.0, 1.0, 2048),

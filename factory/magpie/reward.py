@@ -108,7 +108,10 @@ class RewardScorer:
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
 
     def text(self, instruction: str, response: str) -> str:
-        chat = [{"role": "user", "content": instruction}, {"role": "assistant", "content": response}]
+        chat = [
+            {"role": "user", "content": instruction},
+            {"role": "assistant", "content": response},
+        ]
         text = self.tokenizer.apply_chat_template(chat, tokenize=False)
         bos = self.tokenizer.bos_token
         return text.replace(bos, "") if bos else text
@@ -119,7 +122,11 @@ class RewardScorer:
         for start in range(0, len(pairs), self.batch_size):
             texts = [self.text(i, r) for i, r in pairs[start : start + self.batch_size]]
             batch = self.tokenizer(
-                texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
             )
             with torch.inference_mode():
                 logits = self.model(**batch).logits

@@ -18,9 +18,7 @@ _HEADER_WORDS = (
     "Instructions", "Instruction", "Descriptions", "Description",
 )  # fmt: skip
 _HEADERS = [
-    variant
-    for word in _HEADER_WORDS
-    for variant in (f"{word}:", f"**{word}**", f"## {word}:")
+    variant for word in _HEADER_WORDS for variant in (f"{word}:", f"**{word}**", f"## {word}:")
 ]
 _HEADER = re.compile(
     r"^(?:"
