@@ -87,7 +87,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--subset", type=int, default=50_000)
     parser.add_argument("--shards", type=int, default=10)
-    parser.add_argument("--nprobe", type=int, default=16)
+    parser.add_argument("--nprobe", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +100,7 @@ def main() -> None:
         )
         rss_before = peak_rss_mb()
         shards = [np.load(p, mmap_mode="r") for p in paths]
-        params = IndexParams(exact_below=0, nprobe=args.nprobe)
+        params = IndexParams(exact_below=0, nprobe=args.nprobe, threads=args.threads)
         t0 = time.perf_counter()
         built = build_index(shards, (str(i) for i in range(args.rows)), tmp / "index", params)
         build_s = time.perf_counter() - t0

@@ -44,8 +44,9 @@ def import_faiss():
 class IndexParams:
     exact_below: int = 100_000  # up to this many rows: exact search
     nlist: int | None = None  # IVF lists (default: about 4·sqrt(n))
-    nprobe: int = 16  # IVF lists visited per query
-    train_size: int = 200_000  # most vectors k-means trains on
+    nprobe: int = 8  # IVF lists visited per query
+    train_per_list: int = 40  # k-means trains on this many vectors per list (faiss wants >= 39)
+    niter: int = 10  # k-means iterations
     seed: int = 1234
     threads: int = 0  # faiss threads (0: faiss' default)
 
@@ -93,7 +94,8 @@ def build_index(
             quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2
         )
         index.cp.seed = params.seed
-        index.train(_train_sample(shards, max(params.train_size, 39 * nlist)))
+        index.cp.niter = params.niter
+        index.train(_train_sample(shards, min(n, params.train_per_list * nlist)))
         index.nprobe = params.nprobe
         kind = {"index": "IndexIVFScalarQuantizer (8-bit)", "nlist": nlist, "nprobe": params.nprobe}
     row = 0

@@ -86,7 +86,7 @@ class NeighboursSpec(StrictModel):
     nlist: int | None = Field(
         None, ge=1, description="IVF lists of the approximate index (default about 4 sqrt(rows))."
     )
-    nprobe: int = Field(16, ge=1, description="IVF lists searched per query.")
+    nprobe: int = Field(8, ge=1, description="IVF lists searched per query.")
     batch_size: int = Field(256, ge=1, description="Rows embedded or searched at once.")
 
 
