@@ -25,14 +25,21 @@ DEMO_RM_ID = "latxa-factory/demo-tiny-rm"
 _DEMO_RM_SEED = 13
 
 
+def demo_rm_revision() -> str:
+    """Content hash of the demo reward model: its seed and the demo tokenizer's model revision."""
+    from factory.demo.model import demo_revision
+
+    return hashlib.sha256(f"rm-v1:{_DEMO_RM_SEED}:{demo_revision()}".encode()).hexdigest()[:16]
+
+
 def demo_rm_dir() -> Path:
     """The demo reward model's folder (built on first use next to the demo chat model)."""
     from filelock import FileLock
 
-    from factory.demo.model import demo_revision, ensure_demo_model
+    from factory.demo.model import ensure_demo_model
 
     chat = ensure_demo_model()
-    revision = hashlib.sha256(f"rm-v1:{_DEMO_RM_SEED}:{demo_revision()}".encode()).hexdigest()[:16]
+    revision = demo_rm_revision()
     target = chat.parent / f"demo-tiny-rm-{revision}"
     if (target / "config.json").exists():
         return target

@@ -107,7 +107,11 @@ def card_context(recipe: MagpieTagsRecipe, ctx: BuildContext) -> dict:
             extra["judge model (resolved)"] = f"{DEMO_MODEL_ID}@{demo_revision()}"
     if tags.reward.enabled:
         extra["reward model"] = tags.reward.model
-        extra["reward model revision"] = tags.reward.revision or "unpinned"
+        extra["reward model revision (recipe)"] = tags.reward.revision or "unpinned"
+        if tags.reward.model.startswith("demo:"):
+            from factory.magpie.reward import DEMO_RM_ID, demo_rm_revision
+
+            extra["reward model (resolved)"] = f"{DEMO_RM_ID}@{demo_rm_revision()}"
     if tags.neighbours.enabled:
         extra["embedding model"] = tags.neighbours.model
     return {
