@@ -26,8 +26,10 @@ from factory.store.git import GitStore
 
 REPO = Path(__file__).resolve().parents[2]
 FACTORY = [str(Path(sys.executable).with_name("factory"))]
-GENERATE = ["--set", "magpie.n_instructions=16", "--set", "magpie.checkpoint_every=8"]
-TAG = ["--set", "tags.checkpoint_every=4", "--set", "tags.judge.max_tokens=12"]
+# one task per stage: the stages then run inside the CLI process (one import of torch, not six)
+ONE_TASK = ["--set", "executor.tasks=1"]
+GENERATE = ["--set", "magpie.n_instructions=16", "--set", "magpie.checkpoint_every=8", *ONE_TASK]
+TAG = ["--set", "tags.checkpoint_every=4", "--set", "tags.judge.max_tokens=12", *ONE_TASK]
 
 
 def build(recipe: str, home: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -36,7 +38,7 @@ def build(recipe: str, home: Path, *extra: str) -> subprocess.CompletedProcess:
         env={**os.environ, "FACTORY_HOME": str(home)},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
 
 
@@ -76,7 +78,7 @@ def test_unfiltered_to_tagged_to_filtered(tagged):
     assert "| judge model (resolved) | `latxa-factory/demo-tiny-eu@" in card
     assert "| reward model (resolved) | `latxa-factory/demo-tiny-rm@" in card
 
-    done = build("magpie_en_filtered.yaml", home)
+    done = build("magpie_en_filtered.yaml", home, *ONE_TASK)
     assert done.returncode == 0, done.stderr
     kept = store.load("local/magpie-en-filtered-demo")["train"].to_list()
     rules = load_recipe(REPO / "recipes" / "magpie_en_filtered.yaml", demo=True).rules
