@@ -52,6 +52,18 @@ register(
         "factory.evaluate.benchmark.plan",
     )
 )
+# Magpie's tagging and tag-filter steps live beside the magpie kind
+register(
+    Kind("magpie_tags", "factory.magpie.tag_recipe", "MagpieTagsRecipe", "factory.magpie.tag_plan")
+)
+register(
+    Kind(
+        "magpie_filter",
+        "factory.magpie.filter_recipe",
+        "MagpieFilterRecipe",
+        "factory.magpie.filter_plan",
+    )
+)
 
 
 def _load_plugins() -> None:

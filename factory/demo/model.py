@@ -1,11 +1,17 @@
-"""The tiny Basque demo model: a 2-layer Llama chat model trained for about a minute on CPU.
+"""The tiny bilingual (Basque + English) demo model: a 2-layer Llama chat model trained for about a minute on CPU.
 
 It exists so that `factory build recipes/magpie_eu.yaml --demo` can publish a non-empty Basque
 dataset on a laptop, honestly: the model is a real `LlamaForCausalLM` with a locally trained
 byte-level BPE tokenizer, the Llama 3 special tokens and the Llama 3 chat template, trained on
-`demo_data/chat_eu.jsonl` (CC BY-SA 4.0 Basque text, see `demo_data/ATTRIBUTION.md`) formatted
-as Llama 3 chat turns. It writes Basque-looking word salad, not sensible answers; the card of a
-demo build must say that a demo model wrote it.
+`data/chat_eu.jsonl` and `data/chat_en.jsonl` (CC BY-SA 4.0 Basque and English text, see
+`data/ATTRIBUTION.md`) formatted as Llama 3 chat turns. It writes Basque- or English-looking
+word salad, not sensible answers; the card of a demo build must say that a demo model wrote it.
+
+Why bilingual: Basque steering (a Basque system prompt, a language cue, a logit bias) has to
+change something measurable. Basque conversations carry a Basque system prompt a quarter of the
+time, English ones an English system prompt half of the time, so with no system prompt the
+model writes mostly Basque (about two thirds), an English system prompt pulls it to English and
+a Basque one to Basque.
 
 The model is built once per (builder config, training data) and cached under
 `$FACTORY_HOME/models/demo-tiny-eu-<hash>/`; later loads take well under a second. Its lineage
@@ -35,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 DEMO_MODEL_ID = "latxa-factory/demo-tiny-eu"
 DATA_FILE = Path(__file__).with_name("data") / "chat_eu.jsonl"
+DATA_FILE_EN = Path(__file__).with_name("data") / "chat_en.jsonl"
 # Bump when the build code changes in a way the config does not show.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 # Test suites set this to train fewer steps (a less Basque model, built in seconds).
 STEPS_ENV = "FACTORY_DEMO_TRAIN_STEPS"
 # Where built demo models are cached (default: $FACTORY_HOME/models); test suites point every
@@ -68,6 +75,12 @@ SYSTEM_PROMPTS = [
     "Laguntzaile erabilgarria zara. Erantzun beti euskaraz, argi eta labur.",
     "Zu euskarazko adimen artifiziala zara, eta erabiltzaileen galderei erantzuten diezu.",
 ]
+SYSTEM_PROMPTS_EN = [
+    "You are a helpful assistant.",
+    "You are a helpful AI assistant. Always answer in English, clearly and briefly.",
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions.",
+]
 
 
 class DemoModelConfig(StrictModel):
@@ -92,7 +105,17 @@ class DemoModelConfig(StrictModel):
         3e-3, description="Peak AdamW learning rate (linear warmup, cosine decay)."
     )
     system_prompt_fraction: float = Field(
-        0.25, description="Share of training conversations that start with a system prompt."
+        0.25,
+        description="Share of Basque training conversations that start with a Basque system prompt.",
+    )
+    english_system_prompt_fraction: float = Field(
+        0.5,
+        description="Share of English training conversations that start with an English system prompt.",
+    )
+    english_repeat: int = Field(
+        2,
+        ge=0,
+        description="Times each English conversation is in the training set (0: a Basque-only model).",
     )
     threads: int = Field(
         1,
@@ -114,6 +137,7 @@ def demo_revision(config: DemoModelConfig | None = None) -> str:
     digest.update(f"builder-v{BUILDER_VERSION}\n".encode())
     digest.update(config.model_dump_json().encode())
     digest.update(DATA_FILE.read_bytes())
+    digest.update(DATA_FILE_EN.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -154,18 +178,29 @@ def ensure_demo_model(config: DemoModelConfig | None = None) -> Path:
 
 
 def load_conversations(config: DemoModelConfig) -> list[list[dict[str, str]]]:
-    """The bundled sample as chat conversations; a seeded share gets a Basque system prompt."""
+    """The bundled samples as chat conversations; a seeded share gets a system prompt in their language."""
     rng = random.Random(config.seed)
     conversations = []
-    for line in DATA_FILE.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        messages = [
-            {"role": "user", "content": row["user"]},
-            {"role": "assistant", "content": row["assistant"]},
-        ]
-        if rng.random() < config.system_prompt_fraction:
-            messages.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
-        conversations.append(messages)
+    sources = [(DATA_FILE, SYSTEM_PROMPTS, config.system_prompt_fraction, 1)]
+    sources.append(
+        (
+            DATA_FILE_EN,
+            SYSTEM_PROMPTS_EN,
+            config.english_system_prompt_fraction,
+            config.english_repeat,
+        )
+    )
+    for path, prompts, fraction, repeat in sources:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        for _ in range(repeat):
+            for row in rows:
+                messages = [
+                    {"role": "user", "content": row["user"]},
+                    {"role": "assistant", "content": row["assistant"]},
+                ]
+                if rng.random() < fraction:
+                    messages.insert(0, {"role": "system", "content": rng.choice(prompts)})
+                conversations.append(messages)
     return conversations
 
 

@@ -33,6 +33,11 @@ class SamplingParams(StrictModel):
         description="Token ids that end a completion, on top of the model's own end-of-sequence ids.",
     )
     n: int = Field(1, ge=1, description="Completions per prompt.")
+    first_token_logit_bias: dict[int, float] = Field(
+        default_factory=dict,
+        description="Token id -> value added to its logit at the first generated position only "
+        "(Basque steering: a bias against the first tokens of other languages). transformers engine only.",
+    )
     seed: int | None = Field(
         None,
         description="Seed for this call; the same prompts, batch and seed give the same outputs on the same hardware.",

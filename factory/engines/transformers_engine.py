@@ -135,6 +135,10 @@ class TransformersEngine(Engine):
         )
         if params.stop:
             extra.update(stop_strings=params.stop, tokenizer=self.tokenizer)
+        if params.first_token_logit_bias:
+            extra["logits_processor"] = _first_token_bias(
+                torch, params.first_token_logit_bias, width
+            )
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids.to(self.device),
@@ -181,6 +185,23 @@ def _ids_through_stop(tokenizer, ids: list[int], stop: list[str]) -> list[int]:
         if cut_at_stop(tokenizer.decode(ids[:end], skip_special_tokens=True), stop)[1]:
             return ids[:end]
     return ids
+
+
+def _first_token_bias(torch, bias: dict[int, float], prompt_width: int):
+    """A logits processor adding `bias` at the first generated position only."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    ids = torch.tensor(list(bias), dtype=torch.long)
+    values = torch.tensor(list(bias.values()), dtype=torch.float32)
+
+    class FirstTokenBias(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            if input_ids.shape[1] == prompt_width:
+                scores = scores.clone()
+                scores[:, ids.to(scores.device)] += values.to(scores.device, scores.dtype)
+            return scores
+
+    return LogitsProcessorList([FirstTokenBias()])
 
 
 def _as_list(value) -> list[int]:

@@ -70,6 +70,31 @@ class MagpieCleaner(PipelineStep):
             yield doc
 
 
+class LanguageYield(PipelineStep):
+    """Counts how many generated instructions the language ID calls `language` (the steering yield).
+
+    Runs before any filter, so the share is over every instruction generated. Drops nothing.
+    Stats: `instructions_checked`, `instructions_in_language`.
+    """
+
+    type = "📊 - STATS"
+    name = "🌐 Magpie language yield"
+
+    def __init__(self, language: str, method: str = "cld2", min_fraction: float = 0.5):
+        super().__init__()
+        self.language, self.method, self.min_fraction = language, method, min_fraction
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            users = turns(doc, ("user",))
+            if users:
+                self.stat_update("instructions_checked")
+                text = users[0]["content"]
+                if language_fraction(text, self.language, self.method) >= self.min_fraction:
+                    self.stat_update("instructions_in_language")
+            yield doc
+
+
 class _TurnFilter(BaseFilter):
     """A filter whose rule looks at each turn of some roles."""
 
@@ -142,8 +167,17 @@ class TruncationFilter(BaseFilter):
 
     name = "✂️ Magpie truncated"
 
+    def __init__(self, roles: Sequence[str] = ROLES, exclusion_writer=None):
+        super().__init__(exclusion_writer=exclusion_writer)
+        # sanitized instructions are cut by the sanitizer, so their length stop does not matter
+        self.roles = set(roles)
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if any(t.get("finish_reason") == "length" for t in doc.metadata.get("turns", [])):
+        turns_facts = doc.metadata.get("turns", [])
+        if any(
+            t.get("finish_reason") == "length" and t.get("role", "assistant") in self.roles
+            for t in turns_facts
+        ):
             return False, "magpie_truncated"
         return True
 

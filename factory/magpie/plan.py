@@ -16,6 +16,7 @@ from factory.engines.executors import generation_resources
 from factory.magpie.filters import (
     ExactDedupFilter,
     LanguageFilter,
+    LanguageYield,
     LengthFilter,
     MagpieCleaner,
     NearDuplicateFilter,
@@ -26,6 +27,7 @@ from factory.magpie.filters import (
 )
 from factory.magpie.recipe import MagpieRecipe
 from factory.magpie.rows import MagpieRowBuilder
+from factory.magpie.sanitize import sanitizer_step
 from factory.magpie.stages import InstructionGenerator, ResponseGenerator
 from factory.recipe_base import StageResources
 
@@ -37,14 +39,21 @@ def _turn_filters(
     f = recipe.filters
     template = recipe.magpie.resolved_template()
     excluded = lambda name: ctx.exclusion_writer(stage, name)  # noqa: E731
-    steps = [
-        MagpieCleaner(template.stop, template.role_words),
+    steps = [MagpieCleaner(template.stop, template.role_words)]
+    if recipe.magpie.sanitize and roles == ("user",):
+        steps.append(sanitizer_step(recipe.magpie.family or "custom"))
+    if roles == ("user",):
+        steps.append(
+            LanguageYield(recipe.magpie.language, f.language.method, f.language.min_fraction)
+        )
+    steps += [
         TemplateLeftoverFilter(
             template.stop, roles=roles, exclusion_writer=excluded("template_leftover")
         ),
     ]
     if f.drop_truncated:
-        steps.append(TruncationFilter(exclusion_writer=excluded("truncated")))
+        checked = ("assistant",) if recipe.magpie.sanitize else ("user", "assistant")
+        steps.append(TruncationFilter(checked, exclusion_writer=excluded("truncated")))
     steps.append(
         LengthFilter(
             f.instruction_length.min_chars,
@@ -100,6 +109,8 @@ def stages(recipe: MagpieRecipe, ctx: BuildContext) -> list[Stage]:
             InstructionGenerator(
                 n_instructions=magpie.n_instructions,
                 sampling=magpie.instruction,
+                avoid_first_words=magpie.steering.words(),
+                first_token_bias=magpie.steering.first_token_bias,
                 checkpoint_dir=str(ctx.stage_dir("instructions") / "checkpoints"),
                 **common,
             ),
@@ -152,6 +163,7 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         "demo_model": recipe.uses_demo_model,
         "engine": recipe.engine.model_dump(mode="json", exclude={"api_key_env", "base_url"}),
         "magpie": magpie.model_dump(mode="json"),
+        "preset": _preset_card(magpie.preset),
         "magpie_template": {
             "name": template.name,
             "pre_query": template.pre_query,
@@ -160,6 +172,7 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
         },
         "filters": recipe.filters.model_dump(mode="json"),
         "language_reason": not_language_reason(magpie.language),
+        "steering": steering_report(recipe, ctx),
         "lineage_extra": {
             "engine": recipe.engine.type,
             "generator model": recipe.engine.model,
@@ -167,6 +180,56 @@ def card_context(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
             **_resolved_model(ctx),
         },
     }
+
+
+def steering_report(recipe: MagpieRecipe, ctx: BuildContext) -> dict:
+    """Yield (share of generated instructions in the language) and generated tokens per published row."""
+    from factory.builds.stats import merge_stage_stats
+
+    counters: dict[str, float] = {}
+    for stage in ("instructions", "responses"):
+        stats = merge_stage_stats(stage, ctx.stage_logs(stage), recipe.executor.tasks)
+        for step in stats.steps:
+            for key, value in step.counters.items():
+                counters[key] = counters.get(key, 0) + value
+    rows = 0
+    for path in ctx.rows_dir.glob("default/*/*.jsonl.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            rows += sum(1 for line in handle if line.strip())
+    checked = int(counters.get("instructions_checked", 0))
+    in_language = int(counters.get("instructions_in_language", 0))
+    tokens = int(
+        counters.get("user_completion_tokens", 0) + counters.get("assistant_completion_tokens", 0)
+    )
+    steering = recipe.magpie.steering
+    methods = []
+    if recipe.magpie.system_prompt:
+        methods.append("system prompt")
+    if steering.cue:
+        methods.append("pre-query cue")
+    if steering.avoid_first_words:
+        methods.append("first-token logit bias")
+    methods.append(
+        "generate, then filter" if recipe.filters.language.enabled else "no language filter"
+    )
+    return {
+        "methods": methods,
+        "checked": checked,
+        "in_language": in_language,
+        "yield": round(in_language / checked, 4) if checked else None,
+        "generated_tokens": tokens,
+        "rows": rows,
+        "tokens_per_row": round(tokens / rows, 1) if rows else None,
+        "bias_words": steering.words(),
+    }
+
+
+def _preset_card(name: str | None) -> dict | None:
+    if name is None:
+        return None
+    from factory.magpie.presets import PRESETS
+
+    return {"name": name, "script": PRESETS[name].script}
 
 
 def _resolved_model(ctx: BuildContext) -> dict:

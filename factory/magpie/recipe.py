@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from factory.engines.spec import EngineSpec, SamplingParams
 from factory.errors import RecipeError
 from factory.langid import METHODS
+from factory.magpie.presets import PRESETS, PRESETS_NAMES
 from factory.magpie.templates import (
     FAMILIES,
     ResolvedTemplate,
@@ -73,9 +75,14 @@ class Sampling(StrictModel):
     )
 
     def params(
-        self, template: ResolvedTemplate, stop_token_ids: list[int], seed: int
+        self,
+        template: ResolvedTemplate,
+        stop_token_ids: list[int],
+        seed: int,
+        first_token_bias: dict[int, float] | None = None,
     ) -> SamplingParams:
         return SamplingParams(
+            first_token_logit_bias=first_token_bias or {},
             temperature=self.temperature,
             top_p=self.top_p,
             max_tokens=self.max_tokens,
@@ -86,8 +93,64 @@ class Sampling(StrictModel):
         )
 
 
+# Frequent first words of English instructions: the default target of the logit-bias steering.
+ENGLISH_FIRST_WORDS = (
+    "What", "How", "Write", "Can", "Please", "Create", "Explain", "The", "Why", "Is", "Could",
+    "Describe", "Give", "Make", "Which", "Who", "When", "Where", "Do", "In", "Let", "Help",
+    "Tell", "List", "Generate", "Provide", "Find", "Calculate", "I", "If", "Suppose", "This",
+)  # fmt: skip
+
+
+class SteeringSpec(StrictModel):
+    """Ways to make the model write its instructions in `magpie.language` (beside `magpie.system_prompt`).
+
+    Each is measured per build: the card reports the yield (share of generated instructions the
+    language ID calls `magpie.language`) and the generated tokens per published row. The language
+    filter is "generate, then filter": it always runs after whatever steering is on.
+    """
+
+    cue: str | None = Field(
+        None,
+        description="Text appended to the pre-query template, i.e. the start of every user turn (e.g. `Euskaraz: `); the model continues after it and the cue is not part of the instruction.",
+    )
+    avoid_first_words: list[str] = Field(
+        default_factory=list,
+        description="Words whose first token gets `first_token_bias` at the instruction's first position (e.g. frequent English first words; `english` expands to a built-in list). transformers engine only.",
+    )
+    first_token_bias: float = Field(
+        -10.0, le=0.0, description="Logit bias added to those tokens (negative: avoid them)."
+    )
+
+    def words(self) -> list[str]:
+        out: list[str] = []
+        for word in self.avoid_first_words:
+            out.extend(ENGLISH_FIRST_WORDS if word == "english" else [word])
+        return list(dict.fromkeys(out))
+
+
+def first_token_ids(tokenizer, words: list[str]) -> list[int]:
+    """The first token of each word, alone and after a space (how BPE tokenizers start a text)."""
+    ids: set[int] = set()
+    for word in words:
+        for variant in (word, " " + word):
+            encoded = tokenizer(variant, add_special_tokens=False)["input_ids"]
+            if encoded:
+                ids.add(encoded[0])
+    return sorted(ids)
+
+
 class MagpieSpec(StrictModel):
     """How instructions and responses are generated."""
+
+    preset: str | None = Field(
+        None,
+        description=f"Magpie's own sampling settings of a model family ({', '.join(PRESETS_NAMES)}; see "
+        "factory/magpie/presets.py): fills instruction, response and sanitize; any field given here overrides it.",
+    )
+    sanitize: bool = Field(
+        False,
+        description="Run Magpie's instruction sanitizer (keep the question, cut an answer the model went on to write).",
+    )
 
     language: str = Field(
         "eu",
@@ -110,6 +173,10 @@ class MagpieSpec(StrictModel):
         None,
         description="Magpie control task: a task-specific system prompt; row ids start with `<control>_`.",
     )
+    steering: SteeringSpec = Field(
+        default_factory=SteeringSpec,
+        description="Language steering of the instructions (cue, first-token logit bias); measured in the card.",
+    )
     n_instructions: int = Field(1000, ge=1, description="Instructions to sample before filtering.")
     n_turns: int = Field(
         1,
@@ -130,6 +197,25 @@ class MagpieSpec(StrictModel):
         ge=1,
         description="Completions per generate call and per checkpoint file; a rerun skips checkpointed ones.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data):
+        """The preset's values first, the recipe's own keys over them (field by field)."""
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        name = data["preset"]
+        if name not in PRESETS:
+            raise ValueError(f"preset: unknown {name!r} (known: {', '.join(PRESETS_NAMES)})")
+        preset = PRESETS[name]
+        merged = dict(data)
+        for key in ("instruction", "response"):
+            given = data.get(key)
+            if isinstance(given, BaseModel):
+                given = given.model_dump(exclude_unset=True)
+            merged[key] = {**getattr(preset, key), **(given or {})}
+        merged.setdefault("sanitize", preset.sanitize)
+        return merged
 
     @field_validator("family")
     @classmethod
@@ -152,9 +238,14 @@ class MagpieSpec(StrictModel):
 
     def resolved_template(self) -> ResolvedTemplate:
         custom = self.template.as_template_set() if self.template else None
-        return resolve_template(
+        template = resolve_template(
             self.family, custom=custom, system_prompt=self.system_prompt, control=self.control
         )
+        if self.steering.cue:
+            template = dataclasses.replace(
+                template, pre_query=template.pre_query + self.steering.cue
+            )
+        return template
 
 
 class LengthBounds(StrictModel):
@@ -262,6 +353,15 @@ class MagpieRecipe(RecipeBase):
         "engine.request_timeout_s",
         "engine.concurrency",
     )
+
+    @model_validator(mode="after")
+    def _bias_needs_transformers(self) -> MagpieRecipe:
+        if self.magpie.steering.avoid_first_words and self.engine.type != "transformers":
+            raise ValueError(
+                "magpie.steering.avoid_first_words: the first-token logit bias runs on engine.type transformers only "
+                f"(got {self.engine.type}); use a system prompt or a cue there"
+            )
+        return self
 
     @property
     def uses_demo_model(self) -> bool:

@@ -33,6 +33,10 @@ class TurnRecord(StrictModel):
     finish_reason: Literal["stop", "length"] = Field(..., description="Why generation ended.")
     prompt_tokens: int = Field(..., description="Tokens in the prompt.")
     completion_tokens: int = Field(..., description="Tokens generated.")
+    sanitize_class: float | None = Field(
+        None,
+        description="Magpie's sanitizer path for a sanitized instruction (0: unchanged); absent when not sanitized.",
+    )
 
 
 class FilterTags(StrictModel):

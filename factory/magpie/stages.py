@@ -114,10 +114,20 @@ class _GenerationStep(PipelineStep):
         return self.generate(chats, sampling, seed, "assistant", chat=True)
 
     def generate(
-        self, prompts: list, sampling: Sampling, seed: int, role: str, *, chat: bool = False
+        self,
+        prompts: list,
+        sampling: Sampling,
+        seed: int,
+        role: str,
+        first_token_bias: dict[int, float] | None = None,
+        *,
+        chat: bool = False,
     ) -> list[tuple[str, dict]]:
         params = sampling.params(
-            self.template, stop_token_ids(self.engine.tokenizer, self.template), seed
+            self.template,
+            stop_token_ids(self.engine.tokenizer, self.template),
+            seed,
+            first_token_bias,
         )
         with self.track_time("generate"):
             call = self.engine.chat if chat else self.engine.generate
@@ -156,10 +166,20 @@ class InstructionGenerator(_GenerationStep):
 
     name = "🐦 Magpie instructions"
 
-    def __init__(self, *, n_instructions: int, sampling: Sampling, **kwargs):
+    def __init__(
+        self,
+        *,
+        n_instructions: int,
+        sampling: Sampling,
+        avoid_first_words: Sequence[str] = (),
+        first_token_bias: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.n_instructions = n_instructions
         self.sampling = sampling
+        self.avoid_first_words = list(avoid_first_words)
+        self.first_token_bias = first_token_bias
         self.id_prefix = self.template.control or "general"
 
     def run(
@@ -189,7 +209,13 @@ class InstructionGenerator(_GenerationStep):
     def _generate_chunk(self, k: int, start: int, end: int) -> list[dict]:
         prompt = self.encode(self.template.pre_query)
         seed = derive_seed(self.seed, "magpie", "instructions", k)
-        outputs = self.generate([prompt] * (end - start), self.sampling, seed, "user")
+        bias = None
+        if self.avoid_first_words:
+            from factory.magpie.recipe import first_token_ids
+
+            ids = first_token_ids(self.engine.tokenizer, self.avoid_first_words)
+            bias = dict.fromkeys(ids, self.first_token_bias)
+        outputs = self.generate([prompt] * (end - start), self.sampling, seed, "user", bias)
         info = self.model_info()
         return [
             {"index": start + i, "text": text, "facts": facts, **info}

@@ -10,7 +10,19 @@ from factory.magpie.recipe import MagpieRecipe
 from factory.recipes import load_recipe, recipe_hash
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-MAGPIE_RECIPES = sorted(RECIPES.glob("magpie_*.yaml"))
+MAGPIE_RECIPES = sorted(
+    p for p in RECIPES.glob("magpie_*.yaml") if yaml.safe_load(p.read_text())["kind"] == "magpie"
+)
+TAG_AND_FILTER_RECIPES = sorted(set(RECIPES.glob("magpie_*.yaml")) - set(MAGPIE_RECIPES))
+
+
+@pytest.mark.parametrize("path", TAG_AND_FILTER_RECIPES, ids=lambda p: p.name)
+@pytest.mark.parametrize("demo", [False, True])
+def test_tag_and_filter_recipes_validate_and_round_trip(path, demo):
+    recipe = load_recipe(path, demo=demo)
+    dumped = recipe.model_dump(mode="json")
+    assert type(recipe).model_validate(dumped).model_dump(mode="json") == dumped
+    assert recipe.output.backend == ("local" if demo else "hub")
 
 
 @pytest.mark.parametrize("path", MAGPIE_RECIPES, ids=lambda p: p.name)

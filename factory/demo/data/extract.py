@@ -1,4 +1,4 @@
-"""Rebuild `chat_eu.jsonl` from the CC BY-SA sources in /work/shared/data (see ATTRIBUTION.md).
+"""Rebuild `chat_eu.jsonl` and `chat_en.jsonl` from the CC BY-SA sources in /work/shared/data (see ATTRIBUTION.md).
 
 Run once by hand: `python factory/demo/data/extract.py /work/shared/data`. The output is
 bundled, so building the demo model never needs the shared data folder.
@@ -60,10 +60,53 @@ def rows(data: Path):
             }
 
 
+def rows_en(data: Path):
+    """English rows from the English side of the same released halves (the demo model is bilingual)."""
+    for line in (data / "flores200-devtest" / "docs.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        sentences = _SENTENCE_END.split(" ".join(rec["eng"].split()))
+        if len(sentences) >= 2:
+            yield {
+                "source": "flores200-devtest",
+                "id": rec["id"],
+                "user": sentences[0],
+                "assistant": _clip(" ".join(sentences[1:])),
+            }
+    for line in (data / "ntrex128" / "docs.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        headline, _, body = rec["eng"].partition("\n")
+        if body.strip():
+            yield {
+                "source": "ntrex128",
+                "id": rec["id"],
+                "user": headline.strip(),
+                "assistant": _clip(body),
+            }
+    # NTREX sentences, every fourth line of a document with the two lines after it as the answer
+    by_doc: dict[str, list[dict]] = {}
+    for line in (data / "ntrex128" / "sentences.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        by_doc.setdefault(rec["doc_id"], []).append(rec)
+    for doc_id in sorted(by_doc):
+        lines = sorted(by_doc[doc_id], key=lambda r: r["line"])
+        for i in range(1, len(lines) - 2, 4):
+            yield {
+                "source": "ntrex128-sentences",
+                "id": lines[i]["id"],
+                "user": lines[i]["eng"].strip(),
+                "assistant": _clip(lines[i + 1]["eng"] + " " + lines[i + 2]["eng"]),
+            }
+
+
 if __name__ == "__main__":
     data = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
     out = Path(__file__).with_name("chat_eu.jsonl")
     with out.open("w", encoding="utf-8") as f:
         for row in rows(data):
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(out, out.stat().st_size)
+    out = Path(__file__).with_name("chat_en.jsonl")
+    with out.open("w", encoding="utf-8") as f:
+        for row in rows_en(data):
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(out, out.stat().st_size)
