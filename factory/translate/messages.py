@@ -142,6 +142,10 @@ def translate_messages(
         elif unit.sentinels_intact(text):
             state.results[job.unit] = unit.unmask(text)
             state.prose[job.unit] = SENTINEL_RE.sub(" ", text)
+        elif not unit.spans:
+            # plain prose with markers the model invented: dropping them is the whole repair
+            fact.repaired += 1
+            state.results[job.unit] = state.prose[job.unit] = _no_sentinels(text)
         else:
             fact.repaired += 1
             repairs.extend(_piece_jobs(job.message, job.unit, unit))

@@ -94,6 +94,7 @@ def stages(recipe: TranslateRecipe, ctx: BuildContext) -> list[Stage]:
                 selected=ctx.stage_output("select"),
                 checkpoint_dir=str(ctx.stage_dir("translate") / "checkpoints"),
                 seed=recipe.seed,
+                strip_chatter=q.strip_chatter,
             ),
             *checks,
             JsonlWriter(ctx.stage_output("translate")),

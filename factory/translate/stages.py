@@ -47,9 +47,17 @@ class Translator(PipelineStep):
     name = "🌐 Translator"
     _requires_dependencies = ["transformers"]
 
-    def __init__(self, spec: TranslateSpec, selected: str, checkpoint_dir: str, seed: int):
+    def __init__(
+        self,
+        spec: TranslateSpec,
+        selected: str,
+        checkpoint_dir: str,
+        seed: int,
+        strip_chatter: bool = True,
+    ):
         super().__init__()
         self.spec = spec
+        self.strip_chatter = strip_chatter
         self.selected = selected
         self.checkpoint_dir = checkpoint_dir
         self.seed = seed
@@ -123,7 +131,7 @@ class Translator(PipelineStep):
                 seed,
                 roles=set(self.spec.roles),
                 max_chars=self.spec.max_chars,
-                strip_chatter=True,
+                strip_chatter=self.strip_chatter,
             )
         engine = getattr(self.backend, "engine", None)
         records, start = [], 0
