@@ -119,7 +119,7 @@ def run_stage(pipeline, tasks, logs: Path) -> float:
     peak = 0.0
     for stats in (logs / "stats").glob("*.json"):
         for step in json.loads(stats.read_text()):
-            if step["name"] == "peak memory":
+            if step["name"].endswith("peak memory"):
                 value = step["stats"].get("peak_rss_mb", 0)
                 peak = max(
                     peak,

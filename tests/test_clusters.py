@@ -45,7 +45,7 @@ def _factory(args: list[str], env: dict, **kwargs) -> subprocess.Popen:
     )
 
 
-def _build(args: list[str], env: dict, timeout: float = 400) -> tuple[str, str]:
+def _build(args: list[str], env: dict, timeout: float = 900) -> tuple[str, str]:
     proc = _factory(["build", *args, "--no-publish"], env)
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, out[-3000:]
@@ -61,14 +61,23 @@ def cluster_env(tmp_path_factory) -> dict:
     return env
 
 
+class LocalHashes:
+    """The content hash each recipe has when built by the local executor (the reference),
+    built on first use and kept for the session."""
+
+    def __init__(self, env: dict):
+        self.env, self.hashes = env, {}
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.hashes:
+            args = {"corpus": [str(CORPUS)], "magpie": [str(MAGPIE), "--demo"]}[name]
+            self.hashes[name] = _build(args, self.env)[0]
+        return self.hashes[name]
+
+
 @pytest.fixture(scope="session")
-def local_hashes(cluster_env, tmp_path_factory) -> dict[str, str]:
-    """The content hash each recipe has when built by the local executor (the reference)."""
-    env = {**cluster_env, "FACTORY_HOME": str(tmp_path_factory.mktemp("local-home"))}
-    return {
-        "corpus": _build([str(CORPUS)], env)[0],
-        "magpie": _build([str(MAGPIE), "--demo"], env)[0],
-    }
+def local_hashes(cluster_env, tmp_path_factory) -> LocalHashes:
+    return LocalHashes({**cluster_env, "FACTORY_HOME": str(tmp_path_factory.mktemp("local-home"))})
 
 
 # -- Slurm ---------------------------------------------------------------------------------
@@ -190,6 +199,14 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
+def _wait_started(proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while "block forever" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"ray did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'latxa-factory[ray]')")
@@ -204,6 +221,7 @@ def ray_cluster(tmp_path_factory):
     )  # fmt: skip
     worker = None
     try:
+        _wait_started(head, temp / "head.log")  # a worker started earlier finds no head in GCS
         # fixed ports: with dynamic ones a second raylet on a busy machine times out waiting for
         # its metrics agent's port file
         base = port + 1000
@@ -214,13 +232,7 @@ def ray_cluster(tmp_path_factory):
              f"--object-manager-port={base + 4}", f"--runtime-env-agent-port={base + 5}", *common],
             temp / "worker.log",
         )  # fmt: skip
-        deadline = time.monotonic() + 180
-        while "block forever" not in (temp / "worker.log").read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "ray worker did not start: " + (temp / "worker.log").read_text()[-2000:]
-                )
-            time.sleep(0.5)
+        _wait_started(worker, temp / "worker.log")
         yield f"127.0.0.2:{port}"
     finally:
         if worker is not None:
