@@ -145,6 +145,126 @@ def _scratch_copy(target: Path) -> None:
             shutil.copy2(source, target / name.decode())
 
 
+@dataclass(frozen=True)
+class Planted:
+    """A one-line bug breaking a documented promise, and the tests that must catch it."""
+
+    file: str
+    edits: tuple[tuple[str, str], ...]  # (original text, planted text), each found exactly once
+    tests: tuple[str, ...]
+
+
+# the bugs issue #17 planted by hand (and two found since), each must fail a test
+PLANTED: dict[str, Planted] = {
+    "split ignores the seed": Planted(
+        "factory/corpus/splits.py",
+        (('f"{seed}:{prio}:{file}:{rec}"', 'f"{prio}:{file}:{rec}"'),),
+        ("tests/corpus/test_splits.py",),
+    ),
+    "plan passes no seed to the split": Planted(
+        "factory/corpus/plan.py",
+        (
+            ("SplitKeys(split_keys, recipe.seed)", "SplitKeys(split_keys, 0)"),
+            ("SplitAssign(split_plan, recipe.seed)", "SplitAssign(split_plan, 0)"),
+        ),
+        ("tests/corpus/test_splits.py",),
+    ),
+    "split_sizes rounds down": Planted(
+        "factory/corpus/splits.py",
+        (
+            ("int(n * test + 0.5)", "int(n * test)"),
+            ("int(n * validation + 0.5)", "int(n * validation)"),
+        ),
+        ("tests/corpus/test_splits.py",),
+    ),
+    "annotator hash without the salt": Planted(
+        "factory/preferences/privacy.py",
+        (("hmac.new(salt, username", 'hmac.new(b"", username'),),
+        ("tests/preferences/test_promises.py",),
+    ),
+    "90% interval reported as the 95% one": Planted(
+        "factory/preferences/leaderboard.py",
+        (("result.interval(ci_level)", "result.interval(0.9)"),),
+        ("tests/preferences/test_promises.py",),
+    ),
+    "side file written straight to its final name": Planted(
+        "factory/builds/files.py",
+        (('path.with_name(path.name + ".tmp")', "path"),),
+        ("tests/test_files_durability.py",),
+    ),
+    "side files never fsynced": Planted(
+        "factory/builds/files.py",
+        (("        os.fsync(handle.fileno())", "        pass"),),
+        ("tests/test_files_durability.py",),
+    ),
+    "a step loses state in the dill round trip": Planted(
+        "factory/corpus/splits.py",
+        (
+            (
+                "        self.validation, self.test = validation, test\n",
+                "        self.validation, self.test = validation, test\n\n"
+                "    def __getstate__(self):\n"
+                "        return self.__dict__ | {'test': 0.0}\n",
+            ),
+        ),
+        ("tests/test_distributed_stages.py",),
+    ),
+    "unrated models drawn in the ratings plot": Planted(
+        "factory/preferences/plots.py",
+        (
+            (
+                "rated = [s for s in board.standings if s.rating is not None]",
+                "rated = [s for s in board.standings]",
+            ),
+        ),
+        ("tests/preferences/test_promises.py",),
+    ),
+    "shards keep the first row's columns only": Planted(
+        "factory/builds/assemble.py",
+        (
+            (
+                "table_schema = _chunk_schema(chunk)",
+                "table_schema = pa.Table.from_pylist(chunk).schema",
+            ),
+        ),
+        ("tests/test_build_promises.py",),
+    ),
+}
+
+
+def run_planted(name: str, bug: Planted) -> bool:
+    """True when at least one of the bug's tests fails on a copy with the bug planted."""
+    with tempfile.TemporaryDirectory(prefix="planted-", dir=_scratch_root()) as tmp:
+        workdir = Path(tmp)
+        _scratch_copy(workdir)
+        target = workdir / bug.file
+        text = target.read_text()
+        for old, new in bug.edits:
+            assert text.count(old) == 1, f"{name}: {old!r} is not in {bug.file} exactly once"
+            text = text.replace(old, new)
+        target.write_text(text)
+        env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
+        env["PYTHONPATH"] = str(workdir)
+        shared = _shared_data()
+        if shared is not None:
+            env["FACTORY_SHARED_DATA"] = str(shared)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *bug.tests],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        return proc.returncode == 1  # tests ran and one failed (not a collection error)
+
+
+def _scratch_root() -> Path:
+    # under the checkout's git-ignored .factory-home/, not a shared /tmp that others clean
+    scratch = REPO / ".factory-home" / "mutation"
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
+
+
 def _shared_data() -> Path | None:
     """The real data folder the tests read (as tests/conftest.py finds it), for the scratch copy,
     which sits where neither `../shared` nor the git worktree can point the tests to it."""
@@ -204,10 +324,7 @@ def _show(workdir: Path, env: dict, mutant: str) -> str:
 
 
 def run_group(name: str, group: Group, max_children: int, keep: bool) -> dict:
-    # under the checkout's git-ignored .factory-home/, not a shared /tmp that others clean
-    scratch = REPO / ".factory-home" / "mutation"
-    scratch.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{name.replace('/', '-')}-", dir=scratch))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name.replace('/', '-')}-", dir=_scratch_root()))
     _scratch_copy(workdir)
     pyproject = workdir / "pyproject.toml"
     # tests run inside mutants/: they need the recipes, cards and test helpers beside the code
@@ -251,10 +368,11 @@ def run_group(name: str, group: Group, max_children: int, keep: bool) -> dict:
 
 
 def ratio(result: dict, without_equivalent: bool) -> float:
-    tested = result["killed"] + len(result["survived"])
+    """Killed over all mutants: one that no test reached counts as surviving."""
+    total = result["mutants"]
     if without_equivalent:
-        tested -= len(result["equivalent"])
-    return result["killed"] / tested if tested else 0.0
+        total -= len(result["equivalent"])
+    return result["killed"] / total if total else 0.0
 
 
 def main() -> int:
@@ -263,7 +381,20 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report", type=Path, default=Path("mutation-survivors.md"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    parser.add_argument(
+        "--planted", action="store_true", help="only check that each planted bug fails a test"
+    )
     args = parser.parse_args()
+    if args.planted:
+        caught = 0
+        for name, bug in PLANTED.items():
+            ok = run_planted(name, bug)
+            caught += ok
+            print(
+                f"{'caught' if ok else 'MISSED':6s}  {name}  ({', '.join(bug.tests)})", flush=True
+            )
+        print(f"planted bugs caught: {caught}/{len(PLANTED)}")
+        return 0 if caught == len(PLANTED) else 1
     names = args.groups or list(GROUPS)
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
