@@ -169,7 +169,14 @@ def card_context(recipe: TranslateRecipe, ctx: BuildContext) -> dict:
         }
     )
     sources = [
-        {"name": i.name, "source": i.source, "ref": i.ref, "revision": i.sha} for i in ctx.inputs
+        {
+            "name": i.name,
+            "source": i.source,
+            "ref": i.ref,
+            # local files: their content hashes, as each row's `source_revision`
+            "revision": i.sha or ", ".join(file_revision(p) for p in i.files),
+        }
+        for i in ctx.inputs
     ]
     return {
         "demo_model": recipe.uses_demo_model,
