@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -323,7 +324,9 @@ def _show(workdir: Path, env: dict, mutant: str) -> str:
     return shown.stdout.strip()
 
 
-def run_group(name: str, group: Group, max_children: int, keep: bool) -> dict:
+def run_group(
+    name: str, group: Group, max_children: int, keep: bool, sample: int | None = None
+) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"{name.replace('/', '-')}-", dir=_scratch_root()))
     _scratch_copy(workdir)
     pyproject = workdir / "pyproject.toml"
@@ -335,15 +338,20 @@ def run_group(name: str, group: Group, max_children: int, keep: bool) -> dict:
     if shared is not None:
         env["FACTORY_SHARED_DATA"] = str(shared)
     start = time.perf_counter()
+    mutmut_run = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    names: list[str] = []
+    if sample:
+        # generate the mutants (and the test map) without running any, then run a seeded sample
+        subprocess.run([*mutmut_run, "no-such-mutant"], cwd=workdir, env=env, capture_output=True)
+        every = sorted(_statuses(workdir, group))
+        names = random.Random(17).sample(every, min(sample, len(every)))
     proc = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
+        [*mutmut_run, *names], cwd=workdir, env=env, capture_output=True, text=True
     )
     seconds = time.perf_counter() - start
     codes = _statuses(workdir, group)
+    if names:
+        codes = {m: codes[m] for m in names}
     killed = {m for m, c in codes.items() if c in (1, 3, 36, 24, -24, 152, 255)}
     survived = sorted(m for m, c in codes.items() if c == 0)
     other = sorted(m for m in codes if m not in killed and m not in survived)
@@ -382,6 +390,9 @@ def main() -> int:
     parser.add_argument("--report", type=Path, default=Path("mutation-survivors.md"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument(
+        "--sample", type=int, help="run a seeded sample of this many mutants per module group"
+    )
+    parser.add_argument(
         "--planted", action="store_true", help="only check that each planted bug fails a test"
     )
     args = parser.parse_args()
@@ -401,10 +412,11 @@ def main() -> int:
         parser.error(f"unknown module group(s) {unknown} (allowed: {', '.join(GROUPS)})")
     results = []
     for name in names:
-        result = run_group(name, GROUPS[name], args.max_children, args.keep)
+        result = run_group(name, GROUPS[name], args.max_children, args.keep, args.sample)
         results.append(result)
+        sampled = f" (sample of {args.sample})" if args.sample else ""
         print(
-            f"{name:14s} mutants {result['mutants']:4d}  killed {result['killed']:4d}  "
+            f"{name + sampled:14s} mutants {result['mutants']:4d}  killed {result['killed']:4d}  "
             f"survived {len(result['survived']):3d} (equivalent {len(result['equivalent'])})  "
             f"not run {len(result['not_run']):3d}  kill ratio {ratio(result, False):6.1%}  "
             f"without equivalent {ratio(result, True):6.1%}  "

@@ -148,3 +148,10 @@ def test_plan_counts_and_split_stats(tmp_path):
 def test_no_documents_gives_an_empty_plan(tmp_path):
     out, _, plan = _direct(tmp_path, [], 0.01, 0.01)
     assert out == [] and plan == {}
+
+
+def test_no_key_files_at_all_gives_an_empty_plan(tmp_path):
+    """No task wrote a key file (e.g. every input was empty): an empty plan, not a crash."""
+    plan = SplitPlan(str(tmp_path / "never-written"), str(tmp_path / "plan.json"), 0.01, 0.01)
+    list(plan.run())
+    assert json.loads((tmp_path / "plan.json").read_text()) == {}
