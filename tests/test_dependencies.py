@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
+ONLINE_ENV = "FACTORY_ONLINE_RESOLVE"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # the GPU machine the vllm lock is for
 LINUX_311 = {
@@ -101,8 +103,15 @@ def test_pip_resolves_the_vllm_extra_with_the_lock(tmp_path):
     """pip's resolver, dry run, on this checkout's wheel: latxa-factory[vllm] + constraints-vllm.txt.
 
     Nothing is installed (wheels are read lazily by range requests). The outcome is cached by the
-    content of pyproject.toml and the lock, so it runs again only when either changes.
+    content of pyproject.toml and the lock, so it runs again only when either changes. Opt-in
+    (FACTORY_ONLINE_RESOLVE=1): the registry mirror here serves no PEP 658 metadata, so pip reads
+    every wheel of the GPU stack, which takes minutes to tens of minutes.
     """
+    if not os.environ.get(ONLINE_ENV):
+        pytest.skip(
+            f"set {ONLINE_ENV}=1 to run pip's resolver online (it reads 270 wheels, minutes); "
+            "the lock-vs-ranges tests above run offline"
+        )
     key = hashlib.sha256(
         (REPO / "pyproject.toml").read_bytes() + (REPO / "constraints-vllm.txt").read_bytes()
     ).hexdigest()[:16]

@@ -40,6 +40,7 @@ RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # BOS strings of the template families, stripped for servers that add their own BOS when there
 # is no local tokenizer to ask
 KNOWN_BOS = ("<|begin_of_text|>", "<bos>", "<s>")
+_CLOSE = {"Connection": "close"}
 
 
 class OpenAIEngine(Engine):
@@ -266,8 +267,10 @@ def detect_server(engine: OpenAIEngine) -> str:
     """
     httpx = engine._httpx
     url = engine.base_url + "/models"
+    probe_timeout = min(engine.spec.request_timeout_s, 30)
     try:
-        response = engine._client.get("/models", timeout=min(engine.spec.request_timeout_s, 30))
+        # (a fresh connection each: some servers drop the connection after answering 500)
+        response = engine._client.get("/models", timeout=probe_timeout, headers=_CLOSE)
     except httpx.HTTPError as error:
         raise EngineError(
             f"engine.base_url: cannot reach {url} ({type(error).__name__}: {error}); is the server running?"
@@ -288,7 +291,7 @@ def detect_server(engine: OpenAIEngine) -> str:
         return known
     # transformers serve: POST-only /v1/systemone answers GET with 405 (404 elsewhere)
     try:
-        probe = engine._client.get("/systemone", timeout=min(engine.spec.request_timeout_s, 30))
+        probe = engine._client.get("/systemone", timeout=probe_timeout, headers=_CLOSE)
         if probe.status_code == 405:
             return "transformers"
     except httpx.HTTPError:

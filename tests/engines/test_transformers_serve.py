@@ -27,9 +27,9 @@ FACTORY = [str(Path(sys.executable).with_name("factory"))]
 PRE_QUERY = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
 
 
-def _engine(server, **extra):
+def _engine(running, **extra):
     return make_engine(
-        EngineSpec(type="openai", model=server.model, base_url=server.base_url, **extra)
+        EngineSpec(type="openai", model=running.model, base_url=running.base_url, **extra)
     )
 
 
@@ -105,17 +105,39 @@ def test_magpie_build_through_the_server(transformers_server, tmp_path):
     assert re.search(r"content hash: [0-9a-f]{64}", done.stdout)
 
 
-def test_magpie_build_by_model_name_answers_through_the_chat_endpoint(
+def test_responses_without_a_local_tokenizer_go_through_the_chat_endpoint(
     transformers_server, tmp_path
 ):
-    """No local tokenizer: instructions as raw text, responses through /v1/chat/completions."""
+    """A hub model id leaves the engine no tokenizer: the response step asks /v1/chat/completions."""
+    from datatrove.data import Document
+
+    from factory.magpie.conversation import add_turn
+    from factory.magpie.recipe import Sampling
+    from factory.magpie.stages import ResponseGenerator
+    from factory.magpie.templates import resolve_template
+
+    engine = _engine(transformers_server)
+    engine.tokenizer = None  # as for a hub id (transformers serve only answers for its own model)
+    step = ResponseGenerator(
+        response=Sampling(max_tokens=12),
+        instruction=Sampling(max_tokens=12),
+        engine=engine.spec,
+        template=resolve_template("llama3.1", system_prompt="Euskaraz erantzun."),
+        seed=1,
+        checkpoint_dir=str(tmp_path / "ck"),
+        checkpoint_every=4,
+    )
+    step._engine = engine
+    docs = []
+    for i, question in enumerate(["Kaixo, zer moduz?", "Zer da Euskal Herria?"]):
+        doc = Document(text="", id=f"d{i}")
+        add_turn(doc, "user", question, {})
+        docs.append(doc)
     before = _requests(transformers_server, "chat/completions")
-    done = _build(transformers_server, tmp_path, "--set", "engine.model=demo-by-name")
-    assert done.returncode == 0, done.stderr
-    rows = GitStore(tmp_path / "store").load("local/magpie-eu-demo")["train"].to_list()
-    assert rows
-    assert _requests(transformers_server, "chat/completions") - before >= len(rows)
-    assert all(r["conversations"][1]["content"].strip() for r in rows)
+    out = list(step.run(iter(docs)))
+    assert [m["role"] for m in out[0].metadata["conversations"]] == ["user", "assistant"]
+    assert all(d.metadata["conversations"][1]["content"].strip() for d in out)
+    assert _requests(transformers_server, "chat/completions") - before == 2
 
 
 def test_server_down_is_one_line_exit_2_before_any_work(tmp_path):

@@ -10,6 +10,7 @@ Use from any test module (tests/conftest.py puts tests/ on sys.path):
 One server per test session (it takes a while to start on 2 cores); it serves the demo model's
 local folder, so `model` is that folder and the openai engine loads its tokenizer from it.
 Skips when `transformers serve` (the `transformers[serving]` extra, in the test extra) is missing.
+`FACTORY_TEST_TRANSFORMERS_SERVE=URL,LOGFILE` reuses a server already running (while developing).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+REUSE_ENV = "FACTORY_TEST_TRANSFORMERS_SERVE"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ def transformers_server(tmp_path_factory) -> RunningServer:
     from factory.demo.model import ensure_demo_model
 
     model_dir = ensure_demo_model()
+    running = os.environ.get(REUSE_ENV)
+    if running:  # a server already serving the demo model (its log file beside the URL)
+        url, log = running.split(",")
+        yield RunningServer(base_url=url, model=str(model_dir), log=Path(log))
+        return
     log = tmp_path_factory.mktemp("transformers-serve") / "server.log"
     process, base_url = start_transformers_serve(model_dir, log)
     try:
