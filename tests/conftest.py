@@ -57,6 +57,9 @@ os.environ.setdefault("FACTORY_DEMO_MODEL_CACHE", str(REPO / ".factory-home" / "
 import support.echo_kind  # noqa: E402,F401  (registers the `echo` kind)
 from hub_fixtures import hub, hub_server  # noqa: E402,F401  (loopback Hub)
 
+# one `transformers serve` for the whole session, shared by the engine and translate tests
+from support.openai_servers import transformers_server  # noqa: E402,F401
+
 
 @pytest.fixture(autouse=True)
 def factory_home(tmp_path_factory, monkeypatch) -> Path:

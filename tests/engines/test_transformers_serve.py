@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.openai_servers import transformers_server  # noqa: F401  (fixture)
 
 from factory.engines import EngineSpec, SamplingParams, make_engine
 from factory.errors import EngineError

@@ -2,7 +2,7 @@
 
 Use from any test module (tests/conftest.py puts tests/ on sys.path):
 
-    from support.openai_servers import transformers_server  # noqa: F401  (the fixture)
+    transformers_server  # a session fixture, registered in tests/conftest.py
 
     def test_x(transformers_server):
         url, model = transformers_server.base_url, transformers_server.model

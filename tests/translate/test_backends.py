@@ -53,7 +53,21 @@ def _openai(chat_path):
         engine.close()
 
 
-ENGINES = {"transformers": _transformers, "openai": _openai}
+@contextmanager
+def _transformers_serve(chat_path, server):
+    from factory.engines import EngineSpec, make_engine
+
+    # a real OpenAI-compatible server (`transformers serve`, tests/support/openai_servers.py)
+    engine = make_engine(EngineSpec(type="openai", model=server.model, base_url=server.base_url))
+    yield engine, None
+    engine.close()
+
+
+ENGINES = {
+    "transformers": _transformers,
+    "openai": _openai,
+    "transformers-serve": _transformers_serve,
+}
 
 
 def _spec(**prompt) -> TranslateSpec:
@@ -67,10 +81,13 @@ def _spec(**prompt) -> TranslateSpec:
 
 @pytest.mark.parametrize("engine_name", list(ENGINES))
 def test_llm_backend_translates_message_by_message_with_roles_order_and_code_kept(
-    engine_name, demo_chat_path
+    engine_name, demo_chat_path, request
 ):
     spec = _spec(few_shot=[FewShot(source="Good morning.", target="Egun on.")])
-    with ENGINES[engine_name](demo_chat_path) as (engine, seen):
+    server = (
+        (request.getfixturevalue("transformers_server"),) if engine_name.endswith("serve") else ()
+    )
+    with ENGINES[engine_name](demo_chat_path, *server) as (engine, seen):
         backend = LLMBackend(engine, spec.prompt, spec)
         args = dict(roles={"system", "user", "assistant"}, max_chars=500)
         first, facts = translate_messages(CONVERSATION, backend, spec.sampling, 7, **args)
