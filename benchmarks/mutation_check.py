@@ -110,6 +110,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     "negative size as 'the rest'",
     ("x_fit", "chunk: int = 251,"): "the chunk bounds memory only: chunked resamples equal one "
     "draw (tested)",
+    (
+        "x__canonical",
+        'return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=None).encode()',
+    ): "ensure_ascii=None is falsy, the same as False",
+    ("x_assemble", 'digest.update(_canonical(row) + b"XX\\nXX")'): "any fixed row separator "
+    "gives a hash with the same properties (rows, order, split; not layout)",
+    (
+        "x_write_text_atomic",
+        '_write_atomic(path, path.with_name(path.name + ".TMP"), lambda h: h.write(text.encode()))',
+    ): "any temporary name beside the target works",
 }
 # datatrove executors always pass `rank` and `world_size` to a step's `run`: their defaults are dead
 _RUN_DEFAULTS = re.compile(r"rank: int = \d+, world_size: int = \d+")
