@@ -110,6 +110,21 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     "negative size as 'the rest'",
     ("x_fit", "chunk: int = 251,"): "the chunk bounds memory only: chunked resamples equal one "
     "draw (tested)",
+    (
+        "x__canonical",
+        'return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=None).encode()',
+    ): "ensure_ascii=None is falsy, the same as False",
+    ("x_assemble", 'digest.update(_canonical(row) + b"XX\\nXX")'): "any fixed row separator "
+    "gives a hash with the same properties (rows, order, split; not layout)",
+    (
+        "x_write_text_atomic",
+        '_write_atomic(path, path.with_name(path.name + ".TMP"), lambda h: h.write(text.encode()))',
+    ): "any temporary name beside the target works",
+    ("x_build_manifest", 'return (json.dumps({"files": entries}, indent=1, ) + "\\n").encode()'): (
+        "entries are built from sorted(files.items()): already in key order"
+    ),
+    ("x_file_sha256", 'for block in iter(lambda: handle.read(1 << 21), b""):'): "the block "
+    "size changes no digest",
 }
 # datatrove executors always pass `rank` and `world_size` to a step's `run`: their defaults are dead
 _RUN_DEFAULTS = re.compile(r"rank: int = \d+, world_size: int = \d+")
@@ -383,6 +398,19 @@ def ratio(result: dict, without_equivalent: bool) -> float:
     return result["killed"] / total if total else 0.0
 
 
+def write_report(results: list[dict], path: Path) -> None:
+    lines = ["# Surviving mutants", ""]
+    for result in results:
+        lines.append(f"## {result['module']}")
+        for mutant in result["survived"]:
+            why = result["equivalent"].get(mutant, "NOT JUDGED EQUIVALENT: a missing test")
+            lines += [f"### {mutant}", f"{why}", "", "```diff", result["diffs"][mutant], "```", ""]
+        if result["not_run"]:
+            lines.append(f"not run (no covering test, skipped or suspicious): {result['not_run']}")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", help=f"default: all of {', '.join(GROUPS)}")
@@ -425,16 +453,7 @@ def main() -> int:
         )
         if result["log"]:
             print(result["log"], file=sys.stderr)
-    lines = ["# Surviving mutants", ""]
-    for result in results:
-        lines.append(f"## {result['module']}")
-        for mutant in result["survived"]:
-            why = result["equivalent"].get(mutant, "NOT JUDGED EQUIVALENT: a missing test")
-            lines += [f"### {mutant}", f"{why}", "", "```diff", result["diffs"][mutant], "```", ""]
-        if result["not_run"]:
-            lines.append(f"not run (no covering test, skipped or suspicious): {result['not_run']}")
-        lines.append("")
-    args.report.write_text("\n".join(lines))
+        write_report(results, args.report)
     print(f"survivors with diffs: {args.report}")
     return 0 if all(ratio(r, True) >= GOAL for r in results) else 1
 

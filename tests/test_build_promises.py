@@ -146,3 +146,41 @@ def test_derive_seed_depends_on_seed_and_each_label():
     assert derive_seed(12, 3) != derive_seed(1, 23)
     # spread over the whole range, not a small integer
     assert max(derive_seed(7, "rank", r) for r in range(64)) > 2**62
+
+
+def test_default_config_first_and_three_sample_rows_by_default(tmp_path):
+    rows = tmp_path / "rows"
+    write_rows(rows, "alpha", "train", 0, [{"x": 1}])
+    write_rows(rows, "default", "train", 0, [{"i": i} for i in range(5)])
+    result = assemble(rows, tmp_path / "out", shard_size=100)
+    assert list(result.counts) == ["default", "alpha"]
+    assert result.samples["default"] == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_content_hash_ignores_key_order_within_a_row(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    write_rows(one, "default", "train", 0, [{"a": 1, "b": "bi"}])
+    write_rows(two, "default", "train", 0, [{"b": "bi", "a": 1}])
+    first = assemble(one, tmp_path / "o1", shard_size=10)
+    second = assemble(two, tmp_path / "o2", shard_size=10)
+    assert first.content_hash == second.content_hash
+
+
+def test_counts_and_schema_span_every_chunk(tmp_path, monkeypatch):
+    """The first pass reads in chunks: the count and the schema cover all of them."""
+    from factory.builds import assemble as module
+
+    monkeypatch.setattr(module, "_CHUNK", 2)
+    rows = tmp_path / "rows"
+    write_rows(
+        rows, "default", "train", 0, [{"a": 1}, {"a": 2}, {"a": 2.5}, {"a": 4, "b": "x"}, {"a": 5}]
+    )
+    result = assemble(rows, tmp_path / "out", shard_size=10)
+    assert result.counts == {"default": {"train": 5}}
+    assert read_shards(result, "data/train-") == [
+        {"a": 1.0, "b": None},
+        {"a": 2.0, "b": None},
+        {"a": 2.5, "b": None},
+        {"a": 4.0, "b": "x"},
+        {"a": 5.0, "b": None},
+    ]

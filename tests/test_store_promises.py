@@ -189,3 +189,25 @@ def test_list_repos_and_unknown_repo_message(factory_home):
     assert store.exists("org/a") and not store.exists("org/junk")
     with pytest.raises(RepoNotFound, match=r"'org/c' not found.*datasets: org/a, org/b"):
         store.resolve("org/c")
+
+
+def test_store_lives_under_factory_home_and_names_keep_their_slashes(factory_home):
+    store = GitStore()
+    assert store.root == factory_home / "store"
+    first = store.publish("org/a", FILES, message="m", branch="feature/x", tag="release/v1")
+    assert sorted((r.name, r.kind) for r in store.list_refs("org/a")) == [
+        ("feature/x", "branch"),
+        ("release/v1", "tag"),
+    ]
+    assert store.resolve("org/a", "release/v1") == first.sha
+    with pytest.raises(StoreError, match=r"org/a: tag 'release/v1' already names commit"):
+        store.publish("org/a", {"other.txt": b"x"}, message="m", tag="release/v1")
+
+
+def test_unknown_revision_lists_the_refs(factory_home):
+    from factory.errors import RevisionNotFound
+
+    store = GitStore()
+    store.publish("org/a", FILES, message="m", tag="v1")
+    with pytest.raises(RevisionNotFound, match=r"no revision 'v2' \(branches and tags: main, v1\)"):
+        store.resolve("org/a", "v2")
