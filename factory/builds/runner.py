@@ -4,7 +4,7 @@ Every stage task leaves a manifest of its files (size, sha256, rows) and then a 
 completion marker, so a rerun after a crash (even SIGKILL) reuses a finished task only when
 its files still match its manifest, and reruns the rest from their start; a rerun task
 overwrites its own output files, so no row is lost or written twice. When a stage reruns any
-task, every later stage reruns in full. Before publishing, the row files must match the last
+task, every later stage reruns in full. Before publishing, the row files must match the row-writing
 stage's manifests and its row count (`factory.builds.verify`).
 """
 

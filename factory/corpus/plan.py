@@ -20,7 +20,7 @@ from factory.corpus.dedup import (
     StampShard,
     minhasher_for,
 )
-from factory.corpus.excluded import ExcludedRows
+from factory.corpus.excluded import ExcludedRows, ExclusionReader
 from factory.corpus.filters import SCORES_KEY, make_filters
 from factory.corpus.normalize import InputLimitsFilter, Normalizer
 from factory.corpus.readers import SourceFile, SourceReader
@@ -206,14 +206,15 @@ def stages(recipe: CorpusRecipe, ctx: BuildContext) -> list[Stage]:
             CorpusStats(stats, label, tokenizer=tokenizer.path),
         ],
     )
-    return [read, signatures, buckets, clusters, filter_stage, plan, tokens, rows, excluded]
+    # last: a stage that ran makes every later one rerun (a resume's rule), and nothing reads it
+    return [read, signatures, buckets, clusters, filter_stage, plan, rows, excluded, tokens]
 
 
-def _exclusion_reader(ctx: BuildContext, stage: str) -> JsonlReader:
+def _exclusion_reader(ctx: BuildContext, stage: str) -> ExclusionReader:
     """Every exclusion writer's files of `stage` (one folder per filter), tagged with the stage."""
     folder = ctx.exclusions_dir(stage)
     folder.mkdir(parents=True, exist_ok=True)  # a stage that dropped nothing has no folder
-    return JsonlReader(
+    return ExclusionReader(
         str(folder),
         glob_pattern="*/*.jsonl.gz",
         default_metadata={"dropped_in": stage},

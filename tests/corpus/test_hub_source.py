@@ -65,10 +65,11 @@ def _recipe(tmp_path: Path, dataset: str, split: str | None = None) -> Path:
 
 
 def _rows(result) -> list[dict]:
+    """The published corpus rows (the default config; `data/excluded/` holds the drops)."""
     return [
         row
         for name, path in sorted(result.dataset.files.items())
-        if name.endswith(".parquet")
+        if name.endswith(".parquet") and not name.startswith("data/excluded/")
         for row in pq.read_table(path).to_pylist()
     ]
 

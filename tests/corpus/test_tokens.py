@@ -43,7 +43,7 @@ def _published_tokens(result, tokenizer_file: Path) -> dict[str, int]:
     tok = Tokenizer.from_file(str(tokenizer_file))
     counts: dict[str, int] = {}
     for name, path in result.dataset.files.items():
-        if name.endswith(".parquet"):
+        if name.endswith(".parquet") and not name.startswith("data/excluded/"):  # drops: no text
             for row in pq.read_table(path).to_pylist():
                 counts[row["source"]] = counts.get(row["source"], 0) + len(
                     tok.encode(row["text"], add_special_tokens=False).ids
