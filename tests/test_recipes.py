@@ -145,3 +145,12 @@ def test_shipped_recipes_validate_and_round_trip(path):
     assert again.model_dump() == recipe.model_dump()
     if recipe.demo:
         load_recipe(path, demo=True)
+
+
+def test_yaml_merge_keys_are_read_and_may_be_overridden(tmp_path):
+    """Strict YAML refuses duplicate keys, but `<<: *base` and a key that overrides it are fine."""
+    from factory.recipes import read_yaml_mapping
+
+    path = tmp_path / "spec.yaml"
+    path.write_text("base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  y: 3\n")
+    assert read_yaml_mapping(path, "spec")["child"] == {"x": 1, "y": 3}
