@@ -150,4 +150,5 @@ def test_server_down_is_one_line_exit_2_before_any_work(tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "cannot reach http://127.0.0.1:9/v1/models" in lines[0]
-    assert not (tmp_path / "store").exists()
+    assert not list(tmp_path.rglob("HEAD")), "no repository was created in the store"
+    assert not list(tmp_path.glob("builds/*/stages")), "no stage ran"
