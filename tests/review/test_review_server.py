@@ -39,12 +39,18 @@ def corpus_recipe(folder: Path, drops: str | None = None) -> Path:
     return path
 
 
+def published_rows(result, excluded: bool = False) -> list[dict]:
+    """The corpus rows, or with `excluded` the drops the corpus publishes as its `excluded` config."""
+    return [
+        row
+        for name, source in result.files.items()
+        if name.endswith(".parquet") and name.startswith("data/excluded/") == excluded
+        for row in pq.read_table(source).to_pylist()
+    ]
+
+
 def published_ids(result) -> set[str]:
-    ids = set()
-    for name, source in result.files.items():
-        if name.endswith(".parquet"):
-            ids |= {r["id"] for r in pq.read_table(source).to_pylist()}
-    return ids
+    return {r["id"] for r in published_rows(result)}
 
 
 def test_corpus_push_answer_pull_rebuild_drops(argilla_env, tmp_path, monkeypatch, capsys):
@@ -111,6 +117,8 @@ def test_corpus_push_answer_pull_rebuild_drops(argilla_env, tmp_path, monkeypatc
         log=lambda _: None,
     )
     assert published_ids(again) == kept - set(discard)
+    drops = {r["id"]: r["reason"] for r in published_rows(again, excluded=True)}
+    assert all(drops.get(row_id, "").endswith("review_discard") for row_id in discard), drops
     card = again.files["README.md"]
     card = card.decode() if isinstance(card, bytes) else Path(card).read_text()
     assert "review_discard" in card
