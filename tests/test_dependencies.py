@@ -51,6 +51,11 @@ def requirements(*extras: str) -> list[Requirement]:
     reqs = [Requirement(r) for r in PYPROJECT["dependencies"]]
     for extra in extras:
         reqs += [Requirement(r) for r in PYPROJECT["optional-dependencies"][extra]]
+    # an extra naming the project's own extras (`latxa-factory[argilla,ray]`) brings theirs
+    own = [r for r in reqs if canonicalize_name(r.name) == canonicalize_name(PYPROJECT["name"])]
+    reqs = [r for r in reqs if r not in own]
+    for req in own:
+        reqs += [r for r in requirements(*sorted(req.extras)) if r not in reqs]
     return reqs
 
 

@@ -68,6 +68,19 @@ def test_planned_stages_pickle_with_dill(name, tmp_path, monkeypatch):
     ):  # its input is magpie_en's output: read the sample instead
         sample = REPO / "factory" / "translate" / "sample" / "conversations_en.jsonl"
         overrides = ["inputs.0.recipe=null", f"inputs.0.path={sample}"]
+    if name == "magpie_en_tagged.yaml":  # its input is magpie_en's output: conversations instead
+        sample = REPO / "factory" / "translate" / "sample" / "conversations_en.jsonl"
+        overrides = ["inputs.0.recipe=null", f"inputs.0.path={sample}"]
+    if (
+        name == "magpie_en_filtered.yaml"
+    ):  # its input is the tagged set: one row with the rules' columns
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tagged = tmp_path / "tagged.parquet"
+        row = {"id": "a", "instruction": "x", "input_quality": "good", "instruct_reward": 1.0}
+        pq.write_table(pa.Table.from_pylist([{**row, "min_similar_id": "a"}]), tagged)
+        overrides = ["inputs.0.recipe=null", f"inputs.0.path={tagged}"]
     recipe = load_recipe(REPO / "recipes" / name, overrides)
     ctx = BuildContext.create(recipe, workdir=tmp_path / "work")
     stages = kinds.get(recipe.kind_name).plan().stages(recipe, ctx)
