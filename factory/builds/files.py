@@ -50,11 +50,12 @@ def _remove_stale_temps(folder: Path, ours: Path) -> None:
         other = _TEMP_RE.fullmatch(candidate.name)
         if candidate == ours or not other or (other["stem"], other["suffix"]) != (stem, suffix):
             continue
-        if other["pid"] is None or not _running(int(other["pid"])):
+        if other["pid"] is None or not pid_alive(int(other["pid"])):
             candidate.unlink(missing_ok=True)
 
 
-def _running(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs (on this machine): whose temp or staging files are not stale."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -17,6 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from factory.builds.files import pid_alive
 from factory.errors import RepoNotFound, RevisionNotFound, StoreError
 from factory.refs import COMMIT_SHA, DatasetRef, validate_revision
 from factory.settings import factory_home
@@ -34,16 +35,6 @@ from factory.store.base import (
 ZERO_SHA = "0" * 40
 _INCOMING = "factory-incoming-"  # private object folders of publishes in flight: <prefix><pid>-...
 _MAKING = ".making-"  # repositories being created, renamed into place when whole
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _owner_pid(name: str, prefix: str) -> int | None:
@@ -173,7 +164,7 @@ class GitStore(Store):
         """Remove repositories a killed process was still creating."""
         for stale in folder.glob(f"{_MAKING}*"):
             pid = _owner_pid(stale.name, _MAKING)
-            if pid is None or not _pid_alive(pid):
+            if pid is None or not pid_alive(pid):
                 shutil.rmtree(stale, ignore_errors=True)
 
     @contextmanager
@@ -187,7 +178,7 @@ class GitStore(Store):
         objects = self.repo_path(repo_id) / "objects"
         for stale in objects.glob(f"{_INCOMING}*"):
             pid = _owner_pid(stale.name, _INCOMING)
-            if pid is None or not _pid_alive(pid):
+            if pid is None or not pid_alive(pid):
                 shutil.rmtree(stale, ignore_errors=True)
         incoming = Path(tempfile.mkdtemp(dir=objects, prefix=f"{_INCOMING}{os.getpid()}-"))
         env = {
