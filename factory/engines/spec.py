@@ -63,6 +63,24 @@ class Completion(StrictModel):
     )
 
 
+# how an engine runs, not what it generates: left out of recipe hashes (the work-dir key still
+# names the server, see factory/builds)
+RUNTIME_FIELDS = (
+    "tensor_parallel_size",
+    "gpu_memory_utilization",
+    "enable_prefix_caching",
+    "base_url",
+    "api_key_env",
+    "request_timeout_s",
+    "concurrency",
+)
+
+
+def runtime_paths(prefix: str) -> tuple[str, ...]:
+    """`RUNTIME_FIELDS` under the engine section at `prefix` (e.g. `translate.engine`)."""
+    return tuple(f"{prefix}.{name}" for name in RUNTIME_FIELDS)
+
+
 class EngineSpec(StrictModel):
     """The recipe's `engine:` section: which backend generates, with which model."""
 

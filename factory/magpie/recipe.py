@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from factory.engines.spec import EngineSpec, SamplingParams
+from factory.engines.spec import EngineSpec, SamplingParams, runtime_paths
 from factory.errors import RecipeError
 from factory.langid import METHODS
 from factory.magpie.presets import PRESETS, PRESETS_NAMES
@@ -344,14 +344,7 @@ class MagpieRecipe(RecipeBase):
 
     hash_exclude: ClassVar[tuple[str, ...]] = (
         *RecipeBase.hash_exclude,
-        # how the engine runs, not what it generates
-        "engine.tensor_parallel_size",
-        "engine.gpu_memory_utilization",
-        "engine.enable_prefix_caching",
-        "engine.base_url",
-        "engine.api_key_env",
-        "engine.request_timeout_s",
-        "engine.concurrency",
+        *runtime_paths("engine"),
     )
 
     @model_validator(mode="after")

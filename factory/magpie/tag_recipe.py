@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from factory.engines.spec import EngineSpec
+from factory.engines.spec import EngineSpec, runtime_paths
 from factory.langid import METHODS
 from factory.magpie.judge import JUDGE_TASKS
 from factory.recipe_base import RecipeBase, StrictModel
@@ -116,13 +116,7 @@ class MagpieTagsRecipe(RecipeBase):
 
     hash_exclude: ClassVar[tuple[str, ...]] = (
         *RecipeBase.hash_exclude,
-        "tags.judge.engine.tensor_parallel_size",
-        "tags.judge.engine.gpu_memory_utilization",
-        "tags.judge.engine.enable_prefix_caching",
-        "tags.judge.engine.base_url",
-        "tags.judge.engine.api_key_env",
-        "tags.judge.engine.request_timeout_s",
-        "tags.judge.engine.concurrency",
+        *runtime_paths("tags.judge.engine"),
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory.engines.spec import EngineSpec
+from factory.engines.spec import EngineSpec, runtime_paths
 from factory.langid import METHODS
 from factory.recipe_base import RecipeBase, StrictModel
 
@@ -261,13 +261,7 @@ class TranslateRecipe(RecipeBase):
 
     hash_exclude: ClassVar[tuple[str, ...]] = (
         *RecipeBase.hash_exclude,
-        "translate.engine.tensor_parallel_size",
-        "translate.engine.gpu_memory_utilization",
-        "translate.engine.enable_prefix_caching",
-        "translate.engine.base_url",
-        "translate.engine.api_key_env",
-        "translate.engine.request_timeout_s",
-        "translate.engine.concurrency",
+        *runtime_paths("translate.engine"),
     )
 
     @model_validator(mode="after")
