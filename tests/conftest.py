@@ -59,6 +59,20 @@ from hub_fixtures import hub, hub_server  # noqa: E402,F401  (loopback Hub)
 
 # one `transformers serve` for the whole session, shared by the engine and translate tests
 from support.openai_servers import transformers_server  # noqa: E402,F401
+from support.server_groups import schedule_rank, shared_server_group  # noqa: E402
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ServerGroupScheduling(LoadScopeScheduling):
+        # one unit per file or server group, handed out in collection order (see below)
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_server_group(nodeid)
+
+    config.option.loadscopereorder = False
+    return ServerGroupScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +83,8 @@ def factory_home(tmp_path_factory, monkeypatch) -> Path:
 
 
 def pytest_collection_modifyitems(items):
+    # the longest units first (stable: files keep their own order otherwise)
+    items.sort(key=lambda item: schedule_rank(item.nodeid))
     for item in items:
         if item.get_closest_marker("server") and not (
             item.get_closest_marker("slow") or item.get_closest_marker("timeout")

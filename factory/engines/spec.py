@@ -36,7 +36,7 @@ class SamplingParams(StrictModel):
     first_token_logit_bias: dict[int, float] = Field(
         default_factory=dict,
         description="Token id -> value added to its logit at the first generated position only "
-        "(Basque steering: a bias against the first tokens of other languages). transformers engine only.",
+        "(Basque steering: a bias against the first tokens of other languages). transformers and vllm engines.",
     )
     seed: int | None = Field(
         None,

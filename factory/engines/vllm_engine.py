@@ -22,7 +22,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from factory.engines.base import Engine, Prompt, prompt_seed
+from factory.builds.seeds import derive_seed
+from factory.engines.base import Engine, Prompt, cut_at_stop, prompt_seed
 from factory.engines.spec import Completion, EngineSpec, SamplingParams
 from factory.errors import MissingDependency
 
@@ -151,21 +152,26 @@ class VllmEngine(Engine):
         ) or loaded_revision(spec.model, spec.revision)
 
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
-        vllm = self._vllm
         # tokenize text ourselves: vLLM would add a BOS in front of the template's own
-        requests = [
-            {
-                "prompt_token_ids": self.tokenizer.encode(p, add_special_tokens=False)
-                if isinstance(p, str)
-                else list(p)
-            }
+        ids = [
+            self.tokenizer.encode(p, add_special_tokens=False) if isinstance(p, str) else list(p)
             for p in prompts
         ]
+        if params.first_token_logit_bias:
+            return self._first_token_biased(ids, params)
+        return [
+            [self._completion(out, c, list(c.token_ids), c.text) for c in _choices(out)]
+            for out in self._generate(ids, params)
+        ]
+
+    def _generate(self, ids: list[list[int]], params: SamplingParams, logit_bias=None) -> list:
+        vllm = self._vllm
         per_call = params.seed is not None and hasattr(self.llm, "collective_rpc")
         if per_call:
             self.llm.collective_rpc(_seed_worker, args=(params.seed,))
 
         def sampling(seed: int | None):
+            extra = {"logit_bias": logit_bias} if logit_bias else {}
             return vllm.SamplingParams(
                 n=params.n,
                 temperature=params.temperature,
@@ -174,26 +180,66 @@ class VllmEngine(Engine):
                 stop=params.stop or None,
                 stop_token_ids=params.stop_token_ids or None,
                 seed=seed,
+                **extra,
             )
 
         if per_call or params.seed is None:
             batch = sampling(None)  # one SamplingParams for all: vLLM's batched sampler
         else:
-            batch = [sampling(prompt_seed(params.seed, i)) for i in range(len(prompts))]
-        outputs = self.llm.generate(requests, batch, use_tqdm=False)
-        return [
-            [
-                Completion(
-                    text=c.text,
-                    token_ids=list(c.token_ids),
-                    finish_reason="length" if c.finish_reason == "length" else "stop",
-                    prompt_tokens=len(out.prompt_token_ids or []),
-                    completion_tokens=len(c.token_ids),
-                )
-                for c in sorted(out.outputs, key=lambda c: c.index)
-            ]
-            for out in outputs
-        ]
+            batch = [sampling(prompt_seed(params.seed, i)) for i in range(len(ids))]
+        requests = [{"prompt_token_ids": p} for p in ids]
+        return self.llm.generate(requests, batch, use_tqdm=False)
+
+    def _first_token_biased(
+        self, ids: list[list[int]], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """The bias at the first position only, in two passes: one token with vLLM's
+        `logit_bias`, then each completion continued from its prompt plus that token, unbiased
+        (vLLM's `logit_bias` applies at every position; prefix caching makes the second pass
+        reuse the prompt). Same distribution as a first-position-only logits processor."""
+        firsts = self._generate(
+            ids,
+            params.model_copy(update={"max_tokens": 1}),
+            {int(k): float(v) for k, v in params.first_token_logit_bias.items()},
+        )
+        heads = [(i, c) for i, out in enumerate(firsts) for c in _choices(out)]
+        open_ = [(i, c) for i, c in heads if c.token_ids and c.finish_reason == "length"]
+        rest = {}
+        if open_ and params.max_tokens > 1:
+            seed = None if params.seed is None else derive_seed(params.seed, "after-first-token")
+            outs = self._generate(
+                [ids[i] + [c.token_ids[0]] for i, c in open_],
+                params.model_copy(
+                    update={"n": 1, "max_tokens": params.max_tokens - 1, "seed": seed}
+                ),
+            )
+            rest = {(i, c.index): _choices(out)[0] for (i, c), out in zip(open_, outs)}
+        results: list[list[Completion]] = [[] for _ in ids]
+        for (i, head), out in zip(heads, (firsts[i] for i, _ in heads)):
+            tail = rest.get((i, head.index))
+            if tail is None:
+                results[i].append(self._completion(out, head, list(head.token_ids), head.text))
+                continue
+            token_ids = [head.token_ids[0], *tail.token_ids]
+            text, _ = cut_at_stop(
+                self.tokenizer.decode(token_ids, skip_special_tokens=True), params.stop
+            )
+            results[i].append(self._completion(out, tail, token_ids, text))
+        return results
+
+    @staticmethod
+    def _completion(out, choice, token_ids: list[int], text: str) -> Completion:
+        return Completion(
+            text=text,
+            token_ids=token_ids,
+            finish_reason="length" if choice.finish_reason == "length" else "stop",
+            prompt_tokens=len(out.prompt_token_ids or []),
+            completion_tokens=len(token_ids),
+        )
 
     def close(self) -> None:
         """Keeps the process's `LLM` loaded for the next stage (vLLM cannot free it anyway)."""
+
+
+def _choices(out) -> list:
+    return sorted(out.outputs, key=lambda c: c.index)

@@ -115,7 +115,7 @@ class SteeringSpec(StrictModel):
     )
     avoid_first_words: list[str] = Field(
         default_factory=list,
-        description="Words whose first token gets `first_token_bias` at the instruction's first position (e.g. frequent English first words; `english` expands to a built-in list). transformers engine only.",
+        description="Words whose first token gets `first_token_bias` at the instruction's first position (e.g. frequent English first words; `english` expands to a built-in list). transformers and vllm engines (vllm: two passes, see VllmEngine).",
     )
     first_token_bias: float = Field(
         -10.0, le=0.0, description="Logit bias added to those tokens (negative: avoid them)."
@@ -348,10 +348,10 @@ class MagpieRecipe(RecipeBase):
     )
 
     @model_validator(mode="after")
-    def _bias_needs_transformers(self) -> MagpieRecipe:
-        if self.magpie.steering.avoid_first_words and self.engine.type != "transformers":
+    def _bias_needs_a_local_engine(self) -> MagpieRecipe:
+        if self.magpie.steering.avoid_first_words and self.engine.type == "openai":
             raise ValueError(
-                "magpie.steering.avoid_first_words: the first-token logit bias runs on engine.type transformers only "
+                "magpie.steering.avoid_first_words: the first-token logit bias runs on engine.type transformers or vllm only "
                 f"(got {self.engine.type}); use a system prompt or a cue there"
             )
         return self

@@ -16,12 +16,16 @@ from factory.engines import vllm_engine as ve
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PRE_QUERY = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"
+EOS = 2
 
 
 class FakeTokenizer:
     def encode(self, text, add_special_tokens=True):
         ids = [ord(c) % 256 for c in text]
         return ([1] if add_special_tokens else []) + ids
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "".join(f"<{i}>" for i in ids if not (skip_special_tokens and i == EOS))
 
 
 class FakeLLM:
@@ -117,3 +121,68 @@ def test_without_collective_rpc_each_request_is_seeded(fake_vllm, monkeypatch):
     engine.generate([PRE_QUERY] * 3, SamplingParams(seed=5))
     _requests, sampling = engine.llm.calls[0]
     assert isinstance(sampling, list) and len({p.seed for p in sampling}) == 3
+
+
+class BiasAwareLLM(FakeLLM):
+    """Greedy over a tiny vocabulary: the first generated token is 10 unless `logit_bias` pushes
+    it down (then 11, or EOS when a prompt ends in 99); later tokens are 20, 21, ... up to
+    max_tokens, then EOS."""
+
+    def generate(self, requests, sampling, use_tqdm=True):
+        self.calls.append((requests, sampling))
+        params = sampling if isinstance(sampling, list) else [sampling] * len(requests)
+        outs = []
+        for r, p in zip(requests, params):
+            bias = getattr(p, "logit_bias", None) or {}
+            prompt = r["prompt_token_ids"]
+            choices = []
+            for j in range(p.n):
+                if prompt[-1] in (10, 11):  # a continuation: the first token is already there
+                    ids = [20 + k for k in range(min(p.max_tokens, 3))]
+                    ids, reason = (
+                        (ids + [EOS], "stop") if len(ids) < p.max_tokens else (ids, "length")
+                    )
+                else:
+                    first = 10 if bias.get(10, 0) >= 0 else (EOS if prompt[-1] == 99 else 11)
+                    ids, reason = [first], "stop" if first == EOS else "length"
+                text = FakeTokenizer().decode(ids, skip_special_tokens=True)
+                choices.append(
+                    SimpleNamespace(index=j, text=text, token_ids=ids, finish_reason=reason)
+                )
+            outs.append(SimpleNamespace(prompt_token_ids=prompt, outputs=choices))
+        return outs
+
+
+def test_first_token_bias_moves_the_first_token_only_in_two_passes(fake_vllm, monkeypatch):
+    monkeypatch.setattr(fake_vllm, "LLM", BiasAwareLLM)
+    engine = make_engine(_spec())
+    plain = engine.generate([[1, 5]], SamplingParams(temperature=0.0, max_tokens=8))
+    assert plain[0][0].token_ids[0] == 10 and len(engine.llm.calls) == 1
+
+    biased = SamplingParams(
+        temperature=0.0, max_tokens=8, n=2, seed=3, first_token_logit_bias={10: -100.0}
+    )
+    out = engine.generate([[1, 5], [1, 99]], biased)
+    first_call, second_call = engine.llm.calls[1:]
+    # pass 1: one token, with vLLM's logit_bias; pass 2: unbiased, from prompt + that token
+    assert first_call[1].max_tokens == 1 and first_call[1].logit_bias == {10: -100.0}
+    assert not getattr(second_call[1], "logit_bias", None) and second_call[1].max_tokens == 7
+    assert [r["prompt_token_ids"] for r in second_call[0]] == [[1, 5, 11]] * 2
+    assert second_call[1].n == 1 and engine.llm.rpcs[-1] != engine.llm.rpcs[-2]  # own seed
+    # the first token is moved, the rest continues as the unbiased model would
+    assert [c.token_ids for c in out[0]] == [[11, 20, 21, 22, EOS]] * 2
+    assert out[0][0].text == "<11><20><21><22>" and out[0][0].finish_reason == "stop"
+    assert out[0][0].prompt_tokens == 2 and out[0][0].completion_tokens == 5
+    # a first token that ends the completion (EOS here) is not continued
+    assert [c.token_ids for c in out[1]] == [[EOS]] * 2 and out[1][0].text == ""
+
+
+def test_first_token_bias_respects_max_tokens_and_stop_strings(fake_vllm, monkeypatch):
+    monkeypatch.setattr(fake_vllm, "LLM", BiasAwareLLM)
+    engine = make_engine(_spec())
+    one = SamplingParams(max_tokens=1, first_token_logit_bias={10: -5.0})
+    out = engine.generate([[1, 5]], one)
+    assert len(engine.llm.calls) == 1 and out[0][0].token_ids == [11]
+    assert out[0][0].finish_reason == "length"
+    cut = SamplingParams(max_tokens=8, stop=["<21>"], first_token_logit_bias={10: -5.0})
+    assert engine.generate([[1, 5]], cut)[0][0].text == "<11><20>"

@@ -18,7 +18,7 @@ from factory.store.git import GitStore
 REPO = Path(__file__).resolve().parents[2]
 FACTORY = [str(Path(sys.executable).with_name("factory"))]
 # smaller than the README's demo, same code path
-SMALL = ["--set", "magpie.n_instructions=48", "--set", "magpie.checkpoint_every=12"]
+SMALL = ["--set", "magpie.n_instructions=32", "--set", "magpie.checkpoint_every=8"]
 
 
 def cli_env(**extra: str) -> dict[str, str]:

@@ -25,9 +25,12 @@ def test_first_token_bias_is_refused_where_the_engine_cannot_apply_it(tmp_path):
     data["magpie"]["steering"] = {"avoid_first_words": ["english"]}
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(RecipeError, match="transformers only"):
-        load_recipe(path)  # production engine: vllm
+    assert load_recipe(path).engine.type == "vllm"  # production engine: two passes in vLLM
     assert load_recipe(path, demo=True).magpie.steering.words()[0] == "What"
+    data["engine"] = {"type": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RecipeError, match="transformers or vllm only"):
+        load_recipe(path)  # a server's logit_bias applies at every position
 
 
 def test_first_token_bias_changes_the_first_token_and_nothing_before(demo_model_path):
