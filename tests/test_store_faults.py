@@ -1,14 +1,13 @@
 """Issue 10 items 4 and 7: stores under fault injection never wedge or publish half a revision.
 
-A `git` wrapper on PATH kills its caller (SIGKILL) or fails at a chosen subcommand; the
-loopback Hub kills the publishing process when a chosen request arrives. After every kill the
-store still reads, and the same publish run again completes it.
+A `git` wrapper on PATH (tests/support/git_faults.py) kills its caller (SIGKILL) or fails at a
+chosen subcommand; the loopback Hub kills the publishing process when a chosen request arrives.
+After every kill the store still reads, and the same publish run again completes it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import git_faults
 from support.helpers import one_error_line, run_cli, write_echo_inputs
 
 from factory.errors import CredentialsError, RepoNotFound, StoreError
@@ -24,23 +24,6 @@ from factory.store.git import GitStore
 from factory.store.hub import HubStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-WRAPPER = """#!/bin/sh
-# fault-injecting git: FAULT_AT names a subcommand, FAULT says what happens there
-for arg in "$@"; do
-  if [ "$arg" = "$FAULT_AT" ]; then
-    case "$FAULT" in
-      kill) kill -9 $PPID; exit 1 ;;
-      full) "$REAL_GIT" "$@" >/dev/null 2>&1
-            echo "error: unable to write loose object: No space left on device" >&2; exit 128 ;;
-      fail) echo "fatal: injected failure at $FAULT_AT" >&2; exit 128 ;;
-      second) echo x >> "$FAULT_COUNT"  # fail the second call only
-              if [ "$(wc -l < "$FAULT_COUNT")" -eq 2 ]; then echo "fatal: injected" >&2; exit 128; fi ;;
-    esac
-  fi
-done
-exec "$REAL_GIT" "$@"
-"""
 
 PUBLISHER = """
 import sys
@@ -58,21 +41,7 @@ store.publish(repo, files, message="publish " + tag, tag=tag)
 @pytest.fixture
 def faulty_git(tmp_path, monkeypatch):
     """Put the wrapper first on PATH; `arm(at, fault)` chooses where it strikes."""
-    folder = tmp_path / "fault-bin"
-    folder.mkdir()
-    wrapper = folder / "git"
-    wrapper.write_text(WRAPPER)
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("REAL_GIT", shutil.which("git"))
-    monkeypatch.setenv("FAULT_COUNT", str(folder / "count"))
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
-
-    def arm(at: str | None, fault: str = "kill") -> None:
-        monkeypatch.setenv("FAULT_AT", at or "--never--")
-        monkeypatch.setenv("FAULT", fault)
-
-    arm(None)
-    return arm
+    return git_faults.install(tmp_path / "fault-bin", monkeypatch)
 
 
 def version(folder: Path, n: int) -> Path:

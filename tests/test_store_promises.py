@@ -21,6 +21,7 @@ from factory.store.base import (
     MANIFEST_PATH,
     Revision,
     build_manifest,
+    file_bytes,
     file_sha256,
     tag_taken,
     validate_path_in_repo,
@@ -49,6 +50,24 @@ def test_manifest_is_the_sha256_of_every_file_but_itself(tmp_path):
     assert manifest == build_manifest(dict(reversed(list(FILES.items()))))
     assert build_manifest(FILES | {"README.md": b"# other\n"}) != manifest
     assert with_manifest(FILES) == FILES | {MANIFEST_PATH: manifest}
+
+
+def test_manifest_bytes_are_fixed(tmp_path):
+    """A later factory must write the same manifest for the same files, or its republish of
+    unchanged content would make a new commit instead of a no-op."""
+    card, rows = (hashlib.sha256(FILES[p]).hexdigest() for p in sorted(FILES))
+    assert build_manifest(FILES).decode() == (
+        '{\n "files": {\n'
+        f'  "README.md": "{card}",\n'
+        f'  "data/train-00000-of-00001.parquet": "{rows}"\n'
+        " }\n}\n"
+    )
+
+
+def test_file_bytes_of_a_path_or_bytes(tmp_path):
+    on_disk = tmp_path / "rows.bin"
+    on_disk.write_bytes(b"rows")
+    assert file_bytes(on_disk) == file_bytes(b"rows") == b"rows"
 
 
 def test_file_sha256_streams_large_files(tmp_path):
@@ -211,3 +230,18 @@ def test_unknown_revision_lists_the_refs(factory_home):
     store.publish("org/a", FILES, message="m", tag="v1")
     with pytest.raises(RevisionNotFound, match=r"no revision 'v2' \(branches and tags: main, v1\)"):
         store.resolve("org/a", "v2")
+
+
+def test_check_writable_makes_the_folder_or_says_why_not_in_one_line(factory_home, tmp_path):
+    store = GitStore()
+    store.check_writable("org/a")
+    assert list((store.root / "org").iterdir()) == []  # the folder is there, the probe gone
+    store.check_writable("org/b")  # the same folder again: still writable
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the store's folder should be")
+    with pytest.raises(StoreError) as error:
+        GitStore(blocked).check_writable("org/a")
+    assert str(error.value) == (
+        f"local store: cannot write under {blocked / 'org'} (Not a directory); "
+        "set FACTORY_HOME to a folder you can write"
+    )
