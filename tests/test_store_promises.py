@@ -21,7 +21,6 @@ from factory.store.base import (
     MANIFEST_PATH,
     Revision,
     build_manifest,
-    file_bytes,
     file_sha256,
     tag_taken,
     validate_path_in_repo,
@@ -62,12 +61,6 @@ def test_manifest_bytes_are_fixed(tmp_path):
         f'  "data/train-00000-of-00001.parquet": "{rows}"\n'
         " }\n}\n"
     )
-
-
-def test_file_bytes_of_a_path_or_bytes(tmp_path):
-    on_disk = tmp_path / "rows.bin"
-    on_disk.write_bytes(b"rows")
-    assert file_bytes(on_disk) == file_bytes(b"rows") == b"rows"
 
 
 def test_file_sha256_streams_large_files(tmp_path):

@@ -37,10 +37,6 @@ class RefInfo:
     sha: str
 
 
-def file_bytes(source: FileSource) -> bytes:
-    return source if isinstance(source, bytes) else Path(source).read_bytes()
-
-
 def file_sha256(source: FileSource) -> str:
     if isinstance(source, bytes):
         return hashlib.sha256(source).hexdigest()

@@ -4,7 +4,8 @@ Each repository has the layout of a Hub dataset repo (README.md card, `data/...p
 A publish builds the tree with git plumbing in a private index, writing its objects to a
 private object folder first (git's own "quarantine"), and moves the branch and the tag in ONE
 `update-ref --stdin` transaction, a compare-and-swap: a publish that fails or loses a race
-leaves the previous revision as it was and removes the objects it wrote. A repository is made
+leaves the previous revision as it was (objects it had already moved in stay unreachable, no ref
+names them, until `git gc` prunes them). A repository is made
 in a temporary folder and renamed into place, so a kill never leaves a half-made one.
 """
 
