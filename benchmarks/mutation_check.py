@@ -232,7 +232,10 @@ PLANTED: dict[str, Planted] = {
     ),
     "side file written straight to its final name": Planted(
         "factory/builds/files.py",
-        (('path.with_name(path.name + ".tmp")', "path"),),
+        (
+            ('with open(tmp, "wb") as handle:', 'with open(path, "wb") as handle:'),
+            ("        os.replace(tmp, path)\n", "        pass\n"),
+        ),
         ("tests/test_files_durability.py",),
     ),
     "side files never fsynced": Planted(
