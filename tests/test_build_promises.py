@@ -3,13 +3,16 @@
 * assemble (docs/ARCHITECTURE.md): `rows/{config}/{split}/{rank}.jsonl.gz` become
   `data/{split}-NNNNN-of-NNNNN.parquet` (config `default`) or `data/{config}/...`, in rank
   order then file order; splits train, validation, test first; the content hash covers the
-  rows, their split and config, and nothing of the shard layout; a rebuild leaves no stale shard;
+  rows, their split and config, and nothing of the shard layout, and anyone can recompute it from
+  the published shards (sha256 over `\0config\0split\0` then each row as compact JSON with
+  sorted keys and a newline); a rebuild leaves no stale shard;
 * derive_seed: a 63-bit seed that depends only on the seed and the labels (each of them, in order).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -127,6 +130,21 @@ def test_no_rows_folder_gives_an_empty_dataset(tmp_path):
     assert result.files == {} and result.total_rows == 0
 
 
+def test_content_hash_can_be_recomputed_from_the_published_shards(rows_dir, tmp_path):
+    result = assemble(rows_dir, tmp_path / "out", shard_size=2)
+    digest = hashlib.sha256()
+    for config, splits in result.counts.items():
+        prefix = "data/" if config == "default" else f"data/{config}/"
+        for split in splits:
+            digest.update(f"\x00{config}\x00{split}\x00".encode())
+            shards = sorted(p for p in result.files if p.startswith(f"{prefix}{split}-"))
+            assert shards
+            for row in (r for p in shards for r in pq.read_table(result.files[p]).to_pylist()):
+                line = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                digest.update(line.encode() + b"\n")
+    assert result.content_hash == digest.hexdigest()
+
+
 def test_derive_seed_depends_on_seed_and_each_label():
     base = derive_seed(1234, "magpie", 0)
     assert base == derive_seed(1234, "magpie", 0)
@@ -145,7 +163,8 @@ def test_derive_seed_depends_on_seed_and_each_label():
     assert derive_seed(1, "ab", "c") != derive_seed(1, "a", "bc")
     assert derive_seed(12, 3) != derive_seed(1, 23)
     # spread over the whole range, not a small integer
-    assert max(derive_seed(7, "rank", r) for r in range(64)) > 2**62
+    seeds = [derive_seed(7, "rank", r) for r in range(64)]
+    assert max(seeds) > 2**62 and all(0 <= s < 2**63 for s in seeds)
 
 
 def test_default_config_first_and_three_sample_rows_by_default(tmp_path):
