@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -213,7 +214,9 @@ def _wait_started(proc: subprocess.Popen, log: Path, timeout: float = 180) -> No
 def ray_cluster(tmp_path_factory):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'latxa-factory[ray]')")
     ray_bin = str(Path(sys.executable).with_name("ray"))
-    temp = tmp_path_factory.mktemp("ray")
+    # Ray's unix sockets live under --temp-dir and their paths may not exceed 107 bytes: pytest's
+    # own temp folders (`.../pytest-N/popen-gw0/...` under xdist) are too deep
+    temp = Path(tempfile.mkdtemp(prefix="ray-"))
     port = 6390 + os.getpid() % 200
     common = ["--block", "--disable-usage-stats", "--num-cpus=2"]
     head = _start(
@@ -240,6 +243,7 @@ def ray_cluster(tmp_path_factory):
         if worker is not None:
             _stop(worker)
         _stop(head)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_corpus_on_ray_matches_local_and_resumes_after_sigkill(
