@@ -9,7 +9,7 @@ reassembles the messages. Each message gets a `MessageFacts` record.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from factory.builds.seeds import derive_seed
 from factory.translate.structure import SENTINEL_RE, Layout, Unit, parse
@@ -50,7 +50,12 @@ class MessageFacts:
     completion_tokens: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # the fields in order, as `dataclasses.asdict` gives them, without its deep copies (every
+        # value is a str, int or bool)
+        return {name: getattr(self, name) for name in _FACT_FIELDS}
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(MessageFacts))
 
 
 @dataclass
@@ -59,6 +64,7 @@ class _Job:
     unit: int
     text: str
     piece: int | None = None  # prose part of the unit (repair), None: the whole masked unit
+    prose: str = ""  # `text` without its sentinels (what the refusal and copy checks compare)
 
 
 @dataclass
@@ -66,6 +72,7 @@ class _Message:
     layout: Layout
     results: list[str | None] = field(default_factory=list)
     prose: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)  # unmasked prose of the units sent to a model
 
 
 def is_refusal(text: str) -> bool:
@@ -124,8 +131,12 @@ def translate_messages(
         for k, unit in enumerate(layout.units):
             if not unit.needs_model:
                 state.results[k] = unit.unmask(unit.text)
-            elif unit.safe:
-                jobs.append(_Job(i, k, unit.text))
+                continue
+            masked = unit.text
+            prose = _unmasked_prose(masked)
+            state.source.append(prose)
+            if unit.safe:
+                jobs.append(_Job(i, k, masked, prose=prose))
             else:
                 jobs.extend(_piece_jobs(i, k, unit))
 
@@ -135,13 +146,14 @@ def translate_messages(
     for job, completion in zip(jobs, outputs):
         state, fact = parsed[job.message], facts[job.message]
         unit = state.layout.units[job.unit]
-        text, stripped = clean_output(completion.text, _unmasked_prose(job.text), strip_chatter)
-        _record(fact, completion, stripped, job.text, text)
+        text, stripped = clean_output(completion.text, job.prose, strip_chatter)
+        target = _unmasked_prose(text)
+        _record(fact, completion, stripped, job.prose, target)
         if job.piece is not None:
             pieces.setdefault((job.message, job.unit), {})[job.piece] = _no_sentinels(text)
         elif unit.sentinels_intact(text):
             state.results[job.unit] = unit.unmask(text)
-            state.prose[job.unit] = SENTINEL_RE.sub(" ", text)
+            state.prose[job.unit] = target
         elif not unit.spans:
             # plain prose with markers the model invented: dropping them is the whole repair
             fact.repaired += 1
@@ -155,7 +167,7 @@ def translate_messages(
         )
         for job, completion in zip(repairs, outputs):
             text, stripped = clean_output(completion.text, job.text, strip_chatter)
-            _record(facts[job.message], completion, stripped, job.text, text)
+            _record(facts[job.message], completion, stripped, job.prose, _unmasked_prose(text))
             pieces.setdefault((job.message, job.unit), {})[job.piece] = _no_sentinels(text)  # type: ignore[index]
     for (m, k), done in pieces.items():
         state = parsed[m]
@@ -168,9 +180,7 @@ def translate_messages(
         if state is None:
             translated.append(dict(message))
             continue
-        fact.source_prose = " ".join(
-            _unmasked_prose(u.text) for u in state.layout.units if u.needs_model
-        ).strip()
+        fact.source_prose = " ".join(state.source).strip()
         fact.target_prose = " ".join(p for p in state.prose if p).strip()
         translated.append(
             {"role": message["role"], "content": state.layout.assemble(state.results)}
@@ -188,11 +198,12 @@ def _unmasked_prose(masked: str) -> str:
 
 
 def _piece_jobs(message: int, k: int, unit: Unit) -> list[_Job]:
-    return [
-        _Job(message, k, part.strip(), piece=i)
-        for i, part in enumerate(unit.parts)
-        if isinstance(part, str) and _LETTERS.search(part)
-    ]
+    jobs = []
+    for i, part in enumerate(unit.parts):
+        if isinstance(part, str) and _LETTERS.search(part):
+            text = part.strip()
+            jobs.append(_Job(message, k, text, piece=i, prose=_unmasked_prose(text)))
+    return jobs
 
 
 def _keep_spacing(unit: Unit, done: dict[int, str]) -> dict[int, str]:
@@ -206,12 +217,13 @@ def _keep_spacing(unit: Unit, done: dict[int, str]) -> dict[int, str]:
     return out
 
 
-def _record(fact: MessageFacts, completion, stripped: bool, source: str, text: str) -> None:
+def _record(
+    fact: MessageFacts, completion, stripped: bool, source_prose: str, target_prose: str
+) -> None:
+    """Counts one output; both texts without sentinels (`_unmasked_prose`)."""
     fact.completion_tokens += completion.completion_tokens
     fact.truncated += completion.finish_reason == "length"
     fact.chatter_stripped += stripped
-    source_prose = _unmasked_prose(source)
-    target_prose = _unmasked_prose(text)
     if is_refusal(target_prose) and not is_refusal(source_prose):
         fact.refusals += 1
     if " ".join(source_prose.split()).casefold() == " ".join(target_prose.split()).casefold():

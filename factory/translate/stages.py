@@ -78,21 +78,24 @@ class Translator(PipelineStep):
     def _my_chunks(self, rank: int, world_size: int) -> Iterator[tuple[int, list[Document]]]:
         """(k, rows of chunk k) for the contiguous run of chunks this task owns, streamed."""
         size = self.spec.checkpoint_every
-        total = sum(1 for _ in self._documents())
-        n_chunks = -(-total // size)
-        first, stop = n_chunks * rank // world_size, n_chunks * (rank + 1) // world_size
+        first, stop = 0, None  # a single task owns every chunk: no counting pass over the rows
+        if world_size > 1:
+            total = sum(1 for _ in self._documents())
+            n_chunks = -(-total // size)
+            first, stop = n_chunks * rank // world_size, n_chunks * (rank + 1) // world_size
         batch: list[Document] = []
+        i = 0
         for i, doc in enumerate(self._documents()):
             if i < first * size:
                 continue
-            if i >= stop * size:
+            if stop is not None and i >= stop * size:
                 break
             batch.append(doc)
             if len(batch) == size:
                 yield i // size, batch
                 batch = []
-        if batch:
-            yield stop - 1, batch
+        if batch:  # the input's last chunk, shorter than `size`, ends this task's run
+            yield i // size, batch
 
     def run(
         self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1
@@ -194,7 +197,8 @@ class StructureCheck(BaseFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         checked = 0
-        for source, target, _f in _pairs(doc):
+        pairs = _pairs(doc)
+        for source, target, _f in pairs:
             code_kept, missing, n_spans = check(source["content"], target["content"])
             if not code_kept:
                 return False, "translate_code_changed"
@@ -203,8 +207,8 @@ class StructureCheck(BaseFilter):
             checked += n_spans
         signals = _signals(doc)
         signals["spans_checked"] = checked
-        signals["units_repaired"] = sum(f["repaired"] for _s, _t, f in _pairs(doc))
-        signals["chatter_stripped"] = sum(f["chatter_stripped"] for _s, _t, f in _pairs(doc))
+        signals["units_repaired"] = sum(f["repaired"] for _s, _t, f in pairs)
+        signals["chatter_stripped"] = sum(f["chatter_stripped"] for _s, _t, f in pairs)
         return True
 
 
@@ -218,9 +222,11 @@ class CopyCheck(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         worst = 0.0
         for _s, _t, f in _pairs(doc):
-            letters = sum(c.isalpha() for c in f["source_prose"])
-            if f["translated"] and letters:
-                worst = max(worst, f["copied_chars"] / letters)
+            # nothing copied: a fraction of 0, which cannot raise `worst`; no letters to count
+            if f["translated"] and f["copied_chars"]:
+                letters = sum(c.isalpha() for c in f["source_prose"])
+                if letters:
+                    worst = max(worst, f["copied_chars"] / letters)
         _signals(doc)["copied_fraction"] = round(worst, 4)
         if worst > self.max_fraction:
             return False, "translate_untranslated"
@@ -235,14 +241,15 @@ class LengthRatioCheck(BaseFilter):
         self.spec = spec
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        facts = [f for _s, _t, f in _pairs(doc)]
         ratios = [
             len(f["target_prose"]) / len(f["source_prose"])
-            for _s, _t, f in _pairs(doc)
+            for f in facts
             if f["translated"] and len(f["source_prose"]) >= max(1, self.spec.min_chars)
         ]
         signals = _signals(doc)
-        source = sum(len(f["source_prose"]) for _s, _t, f in _pairs(doc))
-        target = sum(len(f["target_prose"]) for _s, _t, f in _pairs(doc))
+        source = sum(len(f["source_prose"]) for f in facts)
+        target = sum(len(f["target_prose"]) for f in facts)
         signals["length_ratio"] = round(target / source, 4) if source else None
         if any(r < self.spec.min for r in ratios):
             return False, "translate_too_short"

@@ -39,7 +39,6 @@ _LIST = re.compile(
     r"^(?P<pre>[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?)(?P<text>.*?)(?P<post>[ \t]*)$"
 )
 _QUOTE = re.compile(r"^(?P<pre>[ \t]*(?:>[ \t]?)+)(?P<rest>.*)$")
-_RULE = re.compile(r"^[ \t]*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _TABLE_DELIM = re.compile(r"^[ \t]*\|?[ \t]*:?-{1,}:?[ \t]*(?:\|[ \t]*:?-{1,}:?[ \t]*)*\|?[ \t]*$")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[ \t]+(?=\S)")
 
@@ -81,18 +80,26 @@ class Unit:
     parts: list[str | int]
     spans: dict[int, str] = field(default_factory=dict)
     safe: bool = True
+    _needs_model: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
         """The masked text the model sees."""
+        if len(self.parts) == 1 and isinstance(self.parts[0], str):
+            return self.parts[0]  # plain prose, the common case
         return "".join(p if isinstance(p, str) else SENTINEL.format(p) for p in self.parts)
 
     @property
     def needs_model(self) -> bool:
-        return any(isinstance(p, str) and _LETTER.search(p) for p in self.parts)
+        # asked by `parse` and again by its callers: computed once (`parts` is never changed)
+        if self._needs_model is None:
+            self._needs_model = any(isinstance(p, str) and _LETTER.search(p) for p in self.parts)
+        return self._needs_model
 
     def sentinels_intact(self, translated: str) -> bool:
         """Each of this unit's sentinels exactly once, and no other sentinel character."""
+        if "⟦" not in translated and "⟧" not in translated:
+            return self.safe and not self.spans  # no sentinel at all: right when none was sent
         found = Counter(int(m) for m in SENTINEL_RE.findall(translated))
         rest = SENTINEL_RE.sub("", translated)
         return (
@@ -176,6 +183,9 @@ def _merge(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[
 
 def mask(text: str) -> Unit:
     """`text` with its inline spans replaced by sentinels."""
+    safe = "⟦" not in text and "⟧" not in text
+    if not _TRIGGER.search(text):  # plain prose, the common case: no span, one part
+        return Unit([text] if text else [], {}, safe=safe)
     spans: dict[int, str] = {}
     parts: list[str | int] = []
     last = 0
@@ -187,7 +197,7 @@ def mask(text: str) -> Unit:
         last = end
     if last < len(text):
         parts.append(text[last:])
-    return Unit(parts, spans, safe=not any(c in text for c in _SENTINEL_CHARS))
+    return Unit(parts, spans, safe=safe)
 
 
 def _prose(layout: Layout, text: str, max_chars: int) -> None:
@@ -286,7 +296,7 @@ def _is_table_row(line: str) -> bool:
 
 def _line(layout: Layout, line: str, max_chars: int) -> None:
     """One line outside code fences and math blocks."""
-    if not _LETTER.search(line) or _RULE.match(line):
+    if not _LETTER.search(line):  # rules (`---`, `***`, `___`) and other lines without letters
         layout.literal(line)
         return
     quote = _QUOTE.match(line)
@@ -315,6 +325,8 @@ def _closes_fence(line: str, fence: str) -> bool:
 
 
 def _opens_fence(line: str) -> str | None:
+    if "```" not in line and "~~~" not in line:
+        return None  # most lines: no regex call
     opened = _FENCE_OPEN.match(line)
     if opened is None or (opened.group("fence")[0] == "`" and "`" in opened.group("info")):
         return None
@@ -323,6 +335,8 @@ def _opens_fence(line: str) -> str | None:
 
 def _block_math_end(line: str) -> str | None:
     """The delimiter that closes a display-math block opened on this line, if one is."""
+    if "$$" not in line and "\\[" not in line:
+        return None
     stripped = line.strip()
     if stripped.startswith("$$") and stripped.count("$$") == 1:
         return "$$"
@@ -360,8 +374,16 @@ def parse(text: str, max_chars: int = 2000) -> Layout:
     return layout
 
 
+def _nothing_protected(text: str) -> bool:
+    """True when `text` can hold no block and no inline span (every block or span opener is
+    either a `_TRIGGER` character or `~~~`); then parsing it would find none."""
+    return "~~~" not in text and not _TRIGGER.search(text)
+
+
 def protected_spans(text: str) -> list[str]:
     """Everything of `text` that must come out byte-identical: code and math blocks, inline spans."""
+    if _nothing_protected(text):
+        return []
     layout = parse(text, max_chars=10**9)
     spans = list(layout.blocks)
     for unit in layout.units:
@@ -381,6 +403,8 @@ def _missing(spans: list[str], target: str) -> list[str]:
 
 def check(source: str, target: str) -> tuple[bool, list[str], int]:
     """(code blocks unchanged, protected spans lost, spans checked), parsing the source once."""
+    if _nothing_protected(source):  # plain prose: no span to look for, no code block to keep
+        return not code_blocks(target), [], 0
     layout = parse(source, max_chars=10**9)
     spans = list(layout.blocks)
     for unit in layout.units:
