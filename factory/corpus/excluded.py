@@ -13,7 +13,8 @@ from pathlib import PurePath
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.readers import JsonlReader
+
+from factory.builds.readers import StageOutputReader
 
 EXCLUDED_CONFIG = "excluded"
 
@@ -52,16 +53,7 @@ class ExcludedRows(PipelineStep):
             yield doc
 
 
-class ExclusionReader(JsonlReader):
+class ExclusionReader(StageOutputReader):
     """Reads a stage's exclusion files; a stage that dropped nothing has none, which is no error."""
 
     name = "🗑 Exclusions"
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        if not self.data_folder.list_files(
-            recursive=self.recursive, glob_pattern=self.glob_pattern
-        ):
-            if data:
-                yield from data
-            return
-        yield from super().run(data, rank, world_size)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers.jsonl import JsonlWriter
 
 from factory.builds import BuildContext, Stage
+from factory.builds.readers import StageOutputReader
 from factory.builds.rows import RowWriter
 from factory.preferences.fit_step import LEADERBOARD_FILE, FitLeaderboards, plot_paths
 from factory.preferences.ingest import BattleReader
@@ -24,19 +24,10 @@ from factory.preferences.rows import BattleRows
 from factory.preferences.validate import DuplicateBattleFilter, SortBattles, validation_filters
 
 
-class ValidatedBattlesReader(JsonlReader):
-    """datatrove's JsonlReader, reading nothing instead of raising when the previous stage kept no battle."""
+class ValidatedBattlesReader(StageOutputReader):
+    """The validated battles; none when the previous stage kept no battle."""
 
     name = "🥊 Valid battles"
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
-        if not self.data_folder.list_files(
-            recursive=self.recursive, glob_pattern=self.glob_pattern
-        ):
-            if data:
-                yield from data
-            return
-        yield from super().run(data, rank, world_size)
 
 
 def _leaderboard_dir(ctx: BuildContext) -> Path:
