@@ -78,7 +78,8 @@ def demo_mt_train_steps() -> int | None:
 
 
 # what a task on another node needs from the driver's environment (Ray `runtime_env`, Slurm
-# `--export`); the secrets travel as environment only, never written into a script or a file
+# `--export`); the secrets travel by name or in memory only, never in a script, a file or a
+# runtime_env (Ray's runtime-env agent logs that whole)
 FORWARDED_ENV = (
     "FACTORY_DEBUG",
     "FACTORY_NO_PROGRESS",
@@ -92,9 +93,13 @@ FORWARDED_ENV = (
 SECRET_ENV = ("HF_TOKEN", "FACTORY_ANNOTATOR_SALT")
 
 
-def task_environment(*, secrets: bool) -> dict[str, str]:
+def task_environment() -> dict[str, str]:
     """The variables a remote task must see: FACTORY_HOME resolved here, plus the forwarded ones."""
     env = {"FACTORY_HOME": str(factory_home())}
-    names = FORWARDED_ENV + (SECRET_ENV if secrets else ())
-    env.update({name: os.environ[name] for name in names if os.environ.get(name)})
+    env.update({name: os.environ[name] for name in FORWARDED_ENV if os.environ.get(name)})
     return env
+
+
+def secret_environment() -> dict[str, str]:
+    """The secrets set here (HF_TOKEN, the annotator salt), for a task that cannot get them by name."""
+    return {name: os.environ[name] for name in SECRET_ENV if os.environ.get(name)}

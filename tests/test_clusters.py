@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,12 @@ def _wait_started(proc: subprocess.Popen, log: Path, timeout: float = 180) -> No
         time.sleep(0.5)
 
 
+@dataclass
+class RayCluster:
+    address: str
+    temp: Path  # --temp-dir of both nodes: their sessions and logs
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'latxa-factory[ray]')")
@@ -238,7 +245,7 @@ def ray_cluster(tmp_path_factory):
             temp / "worker.log",
         )  # fmt: skip
         _wait_started(worker, temp / "worker.log")
-        yield f"127.0.0.2:{port}"
+        yield RayCluster(f"127.0.0.2:{port}", temp)
     finally:
         if worker is not None:
             _stop(worker)
@@ -252,7 +259,7 @@ def test_corpus_on_ray_matches_local_and_resumes_after_sigkill(
     env = {
         **cluster_env,
         "FACTORY_HOME": str(Path(cluster_env["FACTORY_HOME"]) / "ray-corpus"),
-        "RAY_ADDRESS": ray_cluster,
+        "RAY_ADDRESS": ray_cluster.address,
     }
     args = ["build", str(CORPUS), "--no-publish", "--set", "executor.type=ray"]
     driver = _factory(args, env)
@@ -273,7 +280,7 @@ def test_magpie_demo_on_ray_matches_local(ray_cluster, cluster_env, local_hashes
     env = {
         **cluster_env,
         "FACTORY_HOME": str(Path(cluster_env["FACTORY_HOME"]) / "ray-magpie"),
-        "RAY_ADDRESS": ray_cluster,
+        "RAY_ADDRESS": ray_cluster.address,
     }
     # the near-duplicate stage used to hang on Ray (E5 freed during the pool's SIGTERM)
     digest, _ = _build([*MAGPIE_DEMO, "--set", "executor.type=ray"], env, timeout=400)
@@ -281,7 +288,7 @@ def test_magpie_demo_on_ray_matches_local(ray_cluster, cluster_env, local_hashes
 
 
 def test_ray_request_no_node_can_meet_fails_fast(ray_cluster, cluster_env):
-    env = {**cluster_env, "RAY_ADDRESS": ray_cluster}
+    env = {**cluster_env, "RAY_ADDRESS": ray_cluster.address}
     started = time.monotonic()
     proc = _factory(
         ["build", str(CORPUS), "--no-publish", "--set", "executor.type=ray",
@@ -292,3 +299,49 @@ def test_ray_request_no_node_can_meet_fails_fast(ray_cluster, cluster_env):
     assert proc.returncode == 2
     assert out.strip().splitlines()[-1].startswith("error: stage read: each task asks for 1 CPU")
     assert "Traceback" not in out and time.monotonic() - started < 120
+
+
+SEEN_ON_EVERY_NODE = """
+import os, ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from factory.engines.executors import connect_ray
+from factory.recipe_base import ExecutorSpec
+
+connect_ray(ExecutorSpec(type="ray"))
+
+@ray.remote(num_cpus=1)
+def seen():
+    return [os.environ.get(name) for name in ("HF_TOKEN", "FACTORY_HOME")]
+
+nodes = [node["NodeID"] for node in ray.nodes() if node["Alive"]]
+on = lambda node: NodeAffinitySchedulingStrategy(node, soft=False)
+print(ray.get([seen.options(scheduling_strategy=on(node)).remote() for node in nodes]))
+"""
+
+
+def test_ray_tasks_get_the_token_and_no_ray_log_does(ray_cluster, cluster_env, tmp_path):
+    """Secrets reach every node's tasks, and none of Ray's files (its runtime-env agent logs a
+    job's whole runtime_env) holds them; the non-secret environment does reach that log."""
+    token = f"hf_never_logged_{os.getpid()}_{time.time_ns()}"
+    home = str(tmp_path / "home")
+    env = {
+        **cluster_env,
+        "RAY_ADDRESS": ray_cluster.address,
+        "HF_TOKEN": token,
+        "FACTORY_HOME": home,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SEEN_ON_EVERY_NODE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == repr([[token, home], [token, home]])
+    files = [p for p in ray_cluster.temp.rglob("*") if p.is_file() and not p.is_symlink()]
+    logged = [p for p in files if home.encode() in p.read_bytes()]
+    assert any(p.name.startswith("runtime_env_agent") for p in logged), (
+        "the check sees no runtime_env"
+    )
+    assert not [p for p in files if token.encode() in p.read_bytes()]

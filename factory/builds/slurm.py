@@ -49,7 +49,7 @@ class FactorySlurmExecutor(SlurmPipelineExecutor):
             # the interpreter running `factory` and its scripts (launch_pickled_pipeline), and
             # the settings tasks must share; secrets come through sbatch's --export, by name only
             exports = [f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH"]
-            for name, value in task_environment(secrets=False).items():
+            for name, value in task_environment().items():
                 exports.append(f"export {name}={shlex.quote(value)}")
             self.env_command = "\n".join(exports)
         return super().get_launch_file_contents(sbatch_args, run_script)

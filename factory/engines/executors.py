@@ -114,25 +114,40 @@ def _import_ray():
 def connect_ray(spec: ExecutorSpec) -> None:
     """Join the cluster at `executor.options.address` (else `RAY_ADDRESS`, else start a local one).
 
-    The driver's environment (FACTORY_HOME resolved here, HF_HOME, tokens) goes to every worker
-    as the job's `runtime_env`: a raylet started elsewhere has its own home and no token.
+    The driver's environment (FACTORY_HOME resolved here, HF_HOME, ...) goes to every worker as
+    the job's `runtime_env`: a raylet started elsewhere has its own home and no token. Secrets
+    do not: Ray's runtime-env agent writes a job's whole runtime_env into its log. They go in
+    a worker setup hook instead, which Ray keeps in the GCS's memory under an opaque key.
     """
     ray = _import_ray()
     if ray.is_initialized():
         return
-    from factory.settings import task_environment
+    from factory.settings import secret_environment, task_environment
 
+    runtime_env: dict = {"env_vars": task_environment()}
+    secrets = secret_environment()
+    if secrets:
+        runtime_env["worker_process_setup_hook"] = _secrets_hook(secrets)
     address = spec.options.get("address") or os.environ.get("RAY_ADDRESS") or None
     try:
         ray.init(
             address=address,
-            runtime_env={"env_vars": task_environment(secrets=True)},
+            runtime_env=runtime_env,
             log_to_driver=False,
             configure_logging=False,
         )
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ClusterError(f"executor: cannot join the Ray cluster at {address}: {first}") from None
+
+
+def _secrets_hook(secrets: dict[str, str]):
+    """A function (pickled by value, closure included) that puts `secrets` in a worker's environ."""
+
+    def factory_secrets() -> None:
+        os.environ.update(secrets)
+
+    return factory_secrets
 
 
 def check_ray_fits(res: StageResources, stage: str) -> None:
