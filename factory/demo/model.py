@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import random
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 from pydantic import Field
 
 from factory import settings
+from factory.demo import training
 from factory.recipe_base import StrictModel
 from factory.settings import factory_home
 
@@ -297,20 +297,7 @@ def _train(model, sequences: list[list[int]], pad_id: int, config: DemoModelConf
     """Next-token loss on whole conversations (the user turn too: Magpie samples it)."""
     import torch
 
-    generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
-    warmup = max(1, config.train_steps // 20)
-
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, config.train_steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    model.train()
-    for step in range(config.train_steps):
-        picks = torch.randint(len(sequences), (config.batch_size,), generator=generator).tolist()
+    def batch_loss(picks: list[int]):
         batch = [sequences[i] for i in picks]
         width = max(map(len, batch))
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -319,12 +306,16 @@ def _train(model, sequences: list[list[int]], pad_id: int, config: DemoModelConf
             input_ids[row, : len(seq)] = torch.tensor(seq)
             mask[row, : len(seq)] = 1
         labels = input_ids.masked_fill(mask == 0, -100)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        if step % 200 == 0 or step == config.train_steps - 1:
-            logger.info("demo model step %d/%d loss %.3f", step, config.train_steps, loss.item())
-    model.eval()
+        return model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+
+    training.train(
+        model,
+        examples=len(sequences),
+        batch_loss=batch_loss,
+        steps=config.train_steps,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        lr_floor=0.1,
+        name="demo model",
+    )

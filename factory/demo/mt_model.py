@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import random
 import re
@@ -25,6 +24,7 @@ from pathlib import Path
 from pydantic import Field
 
 from factory import settings
+from factory.demo import training
 from factory.recipe_base import StrictModel
 from factory.settings import factory_home
 
@@ -221,37 +221,26 @@ def build_demo_mt_model(config: DemoMTConfig, out: Path) -> None:
 def _train(model, data: list[tuple[list[int], list[int]]], pad: int, config: DemoMTConfig) -> None:
     import torch
 
-    generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
-    warmup = max(1, config.train_steps // 20)
-
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, config.train_steps - warmup)
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    model.train()
-    for step in range(config.train_steps):
-        picks = torch.randint(len(data), (config.batch_size,), generator=generator).tolist()
-        sources = [data[i][0] for i in picks]
-        targets = [data[i][1] for i in picks]
-        src = _pad(torch, sources, pad)
-        labels = _pad(torch, targets, pad)
-        loss = model(
+    def batch_loss(picks: list[int]):
+        src = _pad(torch, [data[i][0] for i in picks], pad)
+        labels = _pad(torch, [data[i][1] for i in picks], pad)
+        return model(
             input_ids=src,
             attention_mask=(src != pad).long(),
             labels=labels.masked_fill(labels == pad, -100),
         ).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        if step % 200 == 0 or step == config.train_steps - 1:
-            logger.info("demo MT model step %d/%d loss %.3f", step, config.train_steps, loss.item())
-    model.eval()
+
+    training.train(
+        model,
+        examples=len(data),
+        batch_loss=batch_loss,
+        steps=config.train_steps,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        lr_floor=0.05,
+        name="demo MT model",
+    )
 
 
 def _pad(torch, rows: list[list[int]], pad: int):

@@ -29,6 +29,12 @@ SENTINEL = "⟦{}⟧"
 SENTINEL_RE = re.compile(r"⟦(\d+)⟧")
 _SENTINEL_CHARS = ("⟦", "⟧")
 
+
+def _has_sentinel_char(text: str) -> bool:
+    # two `in` tests: the hot path (every unit, every model answer), cheaper than any()
+    return _SENTINEL_CHARS[0] in text or _SENTINEL_CHARS[1] in text
+
+
 _LETTER = re.compile(r"[^\W\d_]")
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -98,15 +104,11 @@ class Unit:
 
     def sentinels_intact(self, translated: str) -> bool:
         """Each of this unit's sentinels exactly once, and no other sentinel character."""
-        if "⟦" not in translated and "⟧" not in translated:
+        if not _has_sentinel_char(translated):
             return self.safe and not self.spans  # no sentinel at all: right when none was sent
         found = Counter(int(m) for m in SENTINEL_RE.findall(translated))
         rest = SENTINEL_RE.sub("", translated)
-        return (
-            self.safe
-            and found == Counter(list(self.spans))
-            and not any(c in rest for c in _SENTINEL_CHARS)
-        )
+        return self.safe and found == Counter(list(self.spans)) and not _has_sentinel_char(rest)
 
     def unmask(self, translated: str) -> str:
         return SENTINEL_RE.sub(lambda m: self.spans[int(m.group(1))], translated)
@@ -183,7 +185,7 @@ def _merge(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[
 
 def mask(text: str) -> Unit:
     """`text` with its inline spans replaced by sentinels."""
-    safe = "⟦" not in text and "⟧" not in text
+    safe = not _has_sentinel_char(text)
     if not _TRIGGER.search(text):  # plain prose, the common case: no span, one part
         return Unit([text] if text else [], {}, safe=safe)
     spans: dict[int, str] = {}
