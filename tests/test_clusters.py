@@ -104,9 +104,18 @@ def _jobs(workdir: Path) -> list[dict]:
     return json.loads(path.read_text())["jobs"] if path.is_file() else []
 
 
-def test_corpus_on_slurm_matches_local_and_survives_a_killed_driver(
-    slurm, cluster_env, local_hashes
-):
+@dataclass
+class SlurmCorpus:
+    env: dict
+    workdir: Path
+    submitted: list[dict]  # the jobs the killed driver had recorded
+    digest: str
+    out: str  # the rerun's output
+
+
+@pytest.fixture(scope="session")
+def slurm_corpus(slurm, cluster_env) -> SlurmCorpus:
+    """corpus_eu on Slurm: the driver killed once every stage is queued, then the same command."""
     env = {**cluster_env, "FACTORY_HOME": str(Path(cluster_env["FACTORY_HOME"]) / "slurm-corpus")}
     driver = _factory(["build", str(CORPUS), "--no-publish", *SLURM], env)
     builds = Path(env["FACTORY_HOME"]) / "builds"
@@ -122,18 +131,26 @@ def test_corpus_on_slurm_matches_local_and_survives_a_killed_driver(
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     submitted = _jobs(workdirs[0])
-    assert all(job["job_id"] != "-1" for job in submitted)  # a fresh build: every stage queued
-
     digest, out = _build([str(CORPUS), *SLURM], env)
-    # the rerun found the first attempt's jobs queued and waited for them: nothing ran twice
-    assert "waiting for them instead of submitting again" in out
-    assert _jobs(workdirs[0]) == submitted  # no stage was submitted a second time
-    assert digest == local_hashes["corpus"]
-    assert "[8/8] excluded" in out
+    return SlurmCorpus(env, workdirs[0], submitted, digest, out)
+
+
+def _status(env: dict) -> list[str]:
     status = _factory(["status", str(CORPUS), *SLURM], env)
     lines = status.communicate(timeout=120)[0].strip().splitlines()
-    assert status.returncode == 0 and len(lines) == 9
-    assert lines[1].startswith("[1/8] read: 2/2 tasks done; Slurm job ")
+    assert status.returncode == 0, lines
+    return lines
+
+
+def test_corpus_on_slurm_matches_local_and_survives_a_killed_driver(slurm_corpus, local_hashes):
+    assert all(job["job_id"] != "-1" for job in slurm_corpus.submitted)  # a fresh build: all queued
+    # the rerun found the first attempt's jobs queued and waited for them: nothing ran twice
+    assert "waiting for them instead of submitting again" in slurm_corpus.out
+    assert _jobs(slurm_corpus.workdir) == slurm_corpus.submitted  # nothing submitted twice
+    assert slurm_corpus.digest == local_hashes["corpus"]
+    assert "[8/8] excluded" in slurm_corpus.out
+    lines = _status(slurm_corpus.env)
+    assert len(lines) == 9 and lines[1].startswith("[1/8] read: 2/2 tasks done; Slurm job ")
 
 
 def test_magpie_demo_on_slurm_matches_local(slurm, cluster_env, local_hashes):
@@ -141,6 +158,26 @@ def test_magpie_demo_on_slurm_matches_local(slurm, cluster_env, local_hashes):
     digest, out = _build([*MAGPIE_DEMO, *SLURM], env)
     assert digest == local_hashes["magpie"]
     assert out.count("submitted job") == 3
+
+
+def test_jobs_purged_by_slurm_are_reported_and_reused(slurm_corpus):
+    """Once Slurm has forgotten the build's jobs (MinJobAge), `status` and a rerun still work:
+    `squeue -j` on a purged id fails, which once made the wait loop spin for ever."""
+    first = slurm_corpus.submitted[0]["job_id"]
+    deadline = time.monotonic() + 180
+    while subprocess.run(["scontrol", "show", "job", first], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, f"Slurm never purged job {first}"
+        time.sleep(2)
+    from factory.builds.slurm import queue_states
+
+    # Slurm 22.05's `squeue -j` exits 1 for one purged id (a list of them exits 0)
+    assert queue_states([first]) == {}
+    lines = _status(slurm_corpus.env)
+    assert all(line.endswith(": finished") for line in lines[1:]), lines
+    digest, out = _build([str(CORPUS), *SLURM], slurm_corpus.env, timeout=300)
+    assert digest == slurm_corpus.digest
+    assert "submitted job" not in out and "waiting for them" not in out
+    assert _jobs(slurm_corpus.workdir) == slurm_corpus.submitted
 
 
 def test_slurm_failure_is_one_line_with_the_rank_log(slurm, cluster_env, tmp_path):
