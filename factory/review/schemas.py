@@ -79,6 +79,10 @@ _KEEP = QuestionSpec(
 _COMMENT = QuestionSpec(name="comment", title="Comment (optional)", type="text", required=False)
 
 
+def _rating(name: str, title: str) -> QuestionSpec:
+    return QuestionSpec(name=name, title=title, type="rating", values=[1, 2, 3, 4, 5])
+
+
 def _pair(name: str, title: str) -> QuestionSpec:
     return QuestionSpec(name=name, title=title, type="label", labels=PAIR_LABELS)
 
@@ -88,12 +92,7 @@ SCHEMAS: dict[str, ReviewSchema] = {
         kind="instructions",
         fields=[FieldSpec(name="conversation", title="Conversation", type="chat")],
         questions=[
-            QuestionSpec(
-                name="quality",
-                title="Quality of the answer (1-5)",
-                type="rating",
-                values=[1, 2, 3, 4, 5],
-            ),
+            _rating("quality", "Quality of the answer (1-5)"),
             QuestionSpec(
                 name="basque",
                 title="Is the Basque correct?",
@@ -116,18 +115,8 @@ SCHEMAS: dict[str, ReviewSchema] = {
             FieldSpec(name="target", title="Translation"),
         ],
         questions=[
-            QuestionSpec(
-                name="adequacy",
-                title="Adequacy: is the meaning kept? (1-5)",
-                type="rating",
-                values=[1, 2, 3, 4, 5],
-            ),
-            QuestionSpec(
-                name="fluency",
-                title="Fluency of the Basque (1-5)",
-                type="rating",
-                values=[1, 2, 3, 4, 5],
-            ),
+            _rating("adequacy", "Adequacy: is the meaning kept? (1-5)"),
+            _rating("fluency", "Fluency of the Basque (1-5)"),
             QuestionSpec(
                 name="spans_broken",
                 title="Are code, placeholders or markup broken?",

@@ -36,10 +36,16 @@ def rows(data: Path):
                 "user": rec["question"].strip(),
                 "assistant": rec["sentence"].strip(),
             }
-    # FLORES-200 devtest, released half (CC BY-SA 4.0): first sentence -> the rest of the article
+    # FLORES-200 devtest and NTREX-128, released halves (CC BY-SA 4.0)
+    yield from _flores(data, "eus")
+    yield from _ntrex(data, "eus")
+
+
+def _flores(data: Path, lang: str):
+    """FLORES-200 devtest documents in `lang`: the first sentence -> the rest of the article."""
     for line in (data / "flores200-devtest" / "docs.jsonl").read_text().splitlines():
         rec = json.loads(line)
-        sentences = _SENTENCE_END.split(" ".join(rec["eus"].split()))
+        sentences = _SENTENCE_END.split(" ".join(rec[lang].split()))
         if len(sentences) >= 2:
             yield {
                 "source": "flores200-devtest",
@@ -47,10 +53,13 @@ def rows(data: Path):
                 "user": sentences[0],
                 "assistant": _clip(" ".join(sentences[1:])),
             }
-    # NTREX-128, released half (CC BY-SA 4.0): headline -> the first sentences of the article
+
+
+def _ntrex(data: Path, lang: str):
+    """NTREX-128 documents in `lang`: the headline -> the first sentences of the article."""
     for line in (data / "ntrex128" / "docs.jsonl").read_text().splitlines():
         rec = json.loads(line)
-        headline, _, body = rec["eus"].partition("\n")
+        headline, _, body = rec[lang].partition("\n")
         if body.strip():
             yield {
                 "source": "ntrex128",
@@ -62,26 +71,8 @@ def rows(data: Path):
 
 def rows_en(data: Path):
     """English rows from the English side of the same released halves (the demo model is bilingual)."""
-    for line in (data / "flores200-devtest" / "docs.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        sentences = _SENTENCE_END.split(" ".join(rec["eng"].split()))
-        if len(sentences) >= 2:
-            yield {
-                "source": "flores200-devtest",
-                "id": rec["id"],
-                "user": sentences[0],
-                "assistant": _clip(" ".join(sentences[1:])),
-            }
-    for line in (data / "ntrex128" / "docs.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        headline, _, body = rec["eng"].partition("\n")
-        if body.strip():
-            yield {
-                "source": "ntrex128",
-                "id": rec["id"],
-                "user": headline.strip(),
-                "assistant": _clip(body),
-            }
+    yield from _flores(data, "eng")
+    yield from _ntrex(data, "eng")
     # NTREX sentences, every fourth line of a document with the two lines after it as the answer
     by_doc: dict[str, list[dict]] = {}
     for line in (data / "ntrex128" / "sentences.jsonl").read_text().splitlines():
