@@ -11,18 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.helpers import cli_env, run_cli, write_echo_inputs, write_echo_recipe
+from support.helpers import cli_env, content_hash, run_cli, write_echo_inputs, write_echo_recipe
 
 import factory.hub
 from factory.store.git import GitStore
 
 FACTORY = [sys.executable, "-m", "factory.cli"]
-
-
-def content_hash(stdout: str) -> str:
-    return next(
-        line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("content hash: ")
-    )
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from magpie_fixtures import demo_model_path  # noqa: F401  (fixture)
+from support.helpers import content_hash
 
 from factory.store.git import GitStore
 
@@ -34,10 +34,6 @@ def run_build(recipe: str, home: Path, *extra: str) -> subprocess.CompletedProce
         text=True,
         timeout=300,
     )
-
-
-def content_hash(stdout: str) -> str:
-    return re.search(r"content hash: ([0-9a-f]{64})", stdout).group(1)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ rerun, publishes the same content as an uninterrupted build.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from magpie_fixtures import demo_model_path  # noqa: F401  (fixture)
+from support.helpers import content_hash
 
 from factory.magpie.judge import CATEGORY_LABELS, DIFFICULTY_LABELS, MALFORMED, QUALITY_LABELS
 from factory.magpie.rules import Rule
@@ -40,10 +40,6 @@ def build(recipe: str, home: Path, *extra: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=900,
     )
-
-
-def content_hash(stdout: str) -> str:
-    return re.search(r"content hash: ([0-9a-f]{64})", stdout).group(1)
 
 
 @pytest.fixture(scope="module")

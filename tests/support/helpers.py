@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,13 @@ def run_cli(
         env=cli_env(FACTORY_HOME=str(home), **env),
         timeout=300,
     )
+
+
+def content_hash(stdout: str) -> str:
+    """The `content hash: <sha256>` a build prints (fails the test when there is none)."""
+    found = re.search(r"^content hash: ([0-9a-f]{64})$", stdout, re.MULTILINE)
+    assert found, f"no content hash in the build's output: {stdout[-2000:]}"
+    return found.group(1)
 
 
 def one_error_line(done: subprocess.CompletedProcess) -> str:

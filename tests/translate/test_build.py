@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.helpers import content_hash
 from translate_fixtures import RECIPE, SAMPLE, demo_mt_path  # noqa: F401
 
 from factory.store.git import GitStore
@@ -37,10 +37,6 @@ def run_build(home: Path, *extra: str, recipe: Path = RECIPE) -> subprocess.Comp
         text=True,
         timeout=600,
     )
-
-
-def content_hash(stdout: str) -> str:
-    return re.search(r"content hash: ([0-9a-f]{64})", stdout).group(1)
 
 
 def sample_rows() -> dict[str, dict]:
