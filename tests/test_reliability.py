@@ -315,9 +315,11 @@ def test_8_failing_task_is_one_line_with_stage_rank_and_log(recipe, tmp_path, fa
 
 
 def test_8_ctrl_c_says_how_to_resume(recipe, factory_home):
+    # rows slow enough (about 9 s a task) that a worker starved by a loaded machine still
+    # interrupts the build, not a finished one
     proc = subprocess.Popen(
         [sys.executable, "-m", "factory.cli", "build", str(recipe)]
-        + ["--set", "echo.sleep_per_row=0.05", "--no-publish"],
+        + ["--set", "echo.sleep_per_row=0.5", "--no-publish"],
         env=cli_env(FACTORY_HOME=str(factory_home)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
