@@ -295,27 +295,19 @@ def build_demo_model(config: DemoModelConfig, out: Path) -> None:
 
 def _train(model, sequences: list[list[int]], pad_id: int, config: DemoModelConfig) -> None:
     """Next-token loss on whole conversations (the user turn too: Magpie samples it)."""
-    import torch
 
     def batch_loss(picks: list[int]):
         batch = [sequences[i] for i in picks]
-        width = max(map(len, batch))
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, seq in enumerate(batch):
-            input_ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+        input_ids = training.pad(batch, pad_id)
+        mask = training.pad([[1] * len(seq) for seq in batch], 0)
         labels = input_ids.masked_fill(mask == 0, -100)
         return model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
 
     training.train(
         model,
+        config,
         examples=len(sequences),
         batch_loss=batch_loss,
-        steps=config.train_steps,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        seed=config.seed,
         lr_floor=0.1,
         name="demo model",
     )

@@ -219,11 +219,9 @@ def build_demo_mt_model(config: DemoMTConfig, out: Path) -> None:
 
 
 def _train(model, data: list[tuple[list[int], list[int]]], pad: int, config: DemoMTConfig) -> None:
-    import torch
-
     def batch_loss(picks: list[int]):
-        src = _pad(torch, [data[i][0] for i in picks], pad)
-        labels = _pad(torch, [data[i][1] for i in picks], pad)
+        src = training.pad([data[i][0] for i in picks], pad)
+        labels = training.pad([data[i][1] for i in picks], pad)
         return model(
             input_ids=src,
             attention_mask=(src != pad).long(),
@@ -232,20 +230,9 @@ def _train(model, data: list[tuple[list[int], list[int]]], pad: int, config: Dem
 
     training.train(
         model,
+        config,
         examples=len(data),
         batch_loss=batch_loss,
-        steps=config.train_steps,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        seed=config.seed,
         lr_floor=0.05,
         name="demo MT model",
     )
-
-
-def _pad(torch, rows: list[list[int]], pad: int):
-    width = max(map(len, rows))
-    out = torch.full((len(rows), width), pad, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row)
-    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +27,40 @@ def warmup_cosine(steps: int, floor: float) -> Callable[[int], float]:
     return factor
 
 
+class TrainingConfig(Protocol):
+    """The fields both demo model configs have."""
+
+    train_steps: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+
+def pad(rows: list[list[int]], value: int):
+    """`rows` as one long tensor, each row right-padded with `value` to the longest."""
+    import torch
+
+    out = torch.full((len(rows), max(map(len, rows))), value, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row)
+    return out
+
+
 def train(
     model,
+    config: TrainingConfig,
     *,
     examples: int,
     batch_loss: Callable[[list[int]], object],
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
     lr_floor: float,
     name: str,
 ) -> None:
-    """`steps` AdamW steps, each on `batch_size` example indices drawn with a `seed`ed generator."""
+    """`config.train_steps` AdamW steps, each on `config.batch_size` example indices drawn with a
+    generator seeded by `config.seed`."""
     import torch
+
+    steps, batch_size = config.train_steps, config.batch_size
+    seed, learning_rate = config.seed, config.learning_rate
 
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
